@@ -1,0 +1,109 @@
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.core.config import Settings
+from app.core.db import new_session
+from app.core.problems import Forbidden, NotFound, Unauthorized
+from app.core.security import tokens_equal
+from app.core.storage import ArtifactStore
+from app.models import ApiKey, Dataset, Job, Model
+from app.services import datasets, jobs, models, teams
+from app.serving.cache import ModelCache
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer adk_...`")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(settings: SettingsDep) -> Iterator[Session]:
+    with new_session(settings) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def get_store(request: Request) -> ArtifactStore:
+    store: ArtifactStore = request.app.state.store
+    return store
+
+
+def get_model_cache(request: Request) -> ModelCache:
+    cache: ModelCache = request.app.state.model_cache
+    return cache
+
+
+StoreDep = Annotated[ArtifactStore, Depends(get_store)]
+ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
+
+
+def get_api_key(session: SessionDep, credentials: Credentials) -> ApiKey:
+    if credentials is None:
+        raise Unauthorized("missing API key; send 'Authorization: Bearer <api key>'")
+    key = teams.authenticate(session, secret=credentials.credentials)
+    if key is None:
+        raise Unauthorized("invalid or revoked API key")
+    return key
+
+
+def requires(scope: str) -> Callable[[ApiKey], ApiKey]:
+    def check(key: Annotated[ApiKey, Depends(get_api_key)]) -> ApiKey:
+        if scope not in key.scopes:
+            raise Forbidden(f"this API key lacks the {scope!r} scope")
+        return key
+
+    return check
+
+
+ReadKey = Annotated[ApiKey, Depends(requires("read"))]
+WriteKey = Annotated[ApiKey, Depends(requires("write"))]
+
+
+def require_admin_token(settings: SettingsDep, credentials: Credentials) -> None:
+    expected = settings.admin_token
+    if expected is None:
+        raise Forbidden("team administration is off; set ADAPTD_ADMIN_TOKEN to enable it")
+    if credentials is None or not tokens_equal(
+        credentials.credentials, expected.get_secret_value()
+    ):
+        raise Unauthorized("this route needs the admin token (ADAPTD_ADMIN_TOKEN)")
+
+
+AdminDep = Depends(require_admin_token)
+
+
+def get_dataset(dataset_id: str, session: SessionDep, key: ReadKey) -> Dataset:
+    dataset = datasets.get(session, team_id=key.team_id, dataset_id=dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} not found")
+    return dataset
+
+
+def get_job(job_id: str, session: SessionDep, key: ReadKey) -> Job:
+    job = jobs.get(session, team_id=key.team_id, job_id=job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    return job
+
+
+def get_model(model_id: str, session: SessionDep, key: ReadKey) -> Model:
+    model = models.get(session, team_id=key.team_id, model_id=model_id)
+    if model is None:
+        raise NotFound(f"model {model_id} not found")
+    return model
+
+
+DatasetDep = Annotated[Dataset, Depends(get_dataset)]
+JobDep = Annotated[Job, Depends(get_job)]
+ModelDep = Annotated[Model, Depends(get_model)]

@@ -1,0 +1,91 @@
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from app.core.problems import HttpProblem, InvalidDataset, Problem, ValidationFailed
+from app.services.dataset_files import RowError, UnreadableFile
+from app.services.dataset_validation import DatasetRejected
+
+logger = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(problem: Problem, max_errors: int = 50) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": problem.type,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        **problem.extra,
+    }
+    if problem.errors is not None:
+        body["errors"] = problem.errors[:max_errors]
+        body["total_errors"] = len(problem.errors)
+    return JSONResponse(body, problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
+
+
+def format_location(loc: tuple[int | str, ...]) -> str:
+    source, *path = loc or ("body",)
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    if source == "body":
+        return text or "body"
+    return f"{source} parameter {text}" if text else str(source)
+
+
+def validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    return [
+        {"location": format_location(tuple(item["loc"])), "message": item["msg"]} for item in errors
+    ]
+
+
+def _dataset_problem(errors: list[RowError]) -> InvalidDataset:
+    return InvalidDataset(
+        f"{len(errors)} problem(s) found; nothing was stored. Fix them and upload again.",
+        errors=[error.as_dict() for error in errors],
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    max_errors = app.state.settings.max_reported_errors
+
+    async def on_problem(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc, max_errors)
+
+    async def on_request_validation(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = validation_errors(exc.errors())
+        summary = "; ".join(f"{e['location']}: {e['message']}" for e in errors[:3])
+        return problem_response(ValidationFailed(summary, errors=errors), max_errors)
+
+    async def on_rejected_dataset(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DatasetRejected)
+        return problem_response(_dataset_problem(exc.errors), max_errors)
+
+    async def on_unreadable_file(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, UnreadableFile)
+        return problem_response(_dataset_problem([RowError(exc.location, str(exc))]), max_errors)
+
+    async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        return problem_response(
+            HttpProblem(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+        )
+
+    async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return problem_response(HttpProblem(500, "an unexpected error occurred; it was logged"))
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_request_validation)
+    app.add_exception_handler(DatasetRejected, on_rejected_dataset)
+    app.add_exception_handler(UnreadableFile, on_unreadable_file)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

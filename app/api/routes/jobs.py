@@ -1,0 +1,82 @@
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.api.deps import JobDep, ReadKey, SessionDep, SettingsDep, WriteKey
+from app.core.problems import Conflict
+from app.core.queue import publish_training
+from app.models import Job, JobStatus
+from app.schemas.common import PROBLEM_RESPONSES
+from app.schemas.job import JobCreate, JobError, JobProgress, JobPublic, JobsPublic
+from app.services import job_requests, jobs
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses=PROBLEM_RESPONSES)
+
+
+def to_public(job: Job) -> JobPublic:
+    error = (
+        JobError(code=job.error_code, message=job.error_message or "") if job.error_code else None
+    )
+    return JobPublic(
+        id=job.id,
+        status=job.status.value,
+        dataset_id=job.dataset_id,
+        validation_dataset_id=job.validation_dataset_id,
+        validation_split=job.validation_split,
+        strategy=job.strategy,
+        base_model=job.base_model,
+        hyperparameters=job.hyperparameters,
+        metadata=job.metadata_,
+        progress=JobProgress.model_validate(job.progress),
+        metrics=job.metrics,
+        error=error,
+        model_id=job.model_id,
+        attempt=job.attempt,
+        device=job.device,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+@router.post("", status_code=202, response_model=JobPublic)
+def create_job(
+    body: JobCreate, request: Request, session: SessionDep, settings: SettingsDep, key: WriteKey
+) -> JobPublic:
+    """Queue a fine-tuning job; poll GET /v1/jobs/{id} until it succeeds or fails."""
+    job = job_requests.submit(session, team_id=key.team_id, request=body, settings=settings)
+    celery = request.app.state.celery
+    if celery is not None:
+        try:
+            publish_training(celery, job.id)
+        except Exception:
+            logger.exception("job %s is queued but could not be published to the broker", job.id)
+    return to_public(job)
+
+
+@router.get("", response_model=JobsPublic)
+def list_jobs(
+    session: SessionDep,
+    key: ReadKey,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    after: Annotated[str | None, Query(max_length=40)] = None,
+    status: JobStatus | None = None,
+) -> JobsPublic:
+    page = jobs.get_all(session, team_id=key.team_id, limit=limit, after=after, status=status)
+    return JobsPublic(data=[to_public(job) for job in page.items], has_more=page.has_more)
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+def get_job(job: JobDep) -> JobPublic:
+    return to_public(job)
+
+
+@router.delete("/{job_id}", status_code=204)
+def delete_job(job: JobDep, session: SessionDep, _key: WriteKey) -> Response:
+    if not job.status.is_terminal:
+        raise Conflict(f"job {job.id} is {job.status.value}; only finished jobs can be deleted")
+    jobs.delete(session, job=job)
+    session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,90 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.exc import IntegrityError
+
+from app.api.deps import AdminDep, SessionDep
+from app.core.problems import Conflict, NotFound
+from app.models import ApiKey, Team
+from app.schemas.common import PROBLEM_RESPONSES
+from app.schemas.team import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPublic,
+    ApiKeysPublic,
+    TeamCreate,
+    TeamPublic,
+    TeamsPublic,
+)
+from app.services import teams
+
+router = APIRouter(
+    prefix="/teams", tags=["teams"], dependencies=[AdminDep], responses=PROBLEM_RESPONSES
+)
+
+
+def team_public(team: Team) -> TeamPublic:
+    return TeamPublic(id=team.id, name=team.name, created_at=team.created_at)
+
+
+def key_public(key: ApiKey) -> ApiKeyPublic:
+    return ApiKeyPublic.model_validate(key, from_attributes=True)
+
+
+def _team_or_404(session: SessionDep, team_id: str) -> Team:
+    team = teams.get(session, team_id=team_id)
+    if team is None:
+        raise NotFound(f"team {team_id} not found")
+    return team
+
+
+@router.post("", status_code=201, response_model=TeamPublic)
+def create_team(body: TeamCreate, session: SessionDep) -> TeamPublic:
+    """Create a team (admin token only). Then create its first API key."""
+    try:
+        team = teams.create(session, name=body.name)
+        session.commit()
+    except IntegrityError:
+        raise Conflict(f"a team named {body.name!r} already exists") from None
+    return team_public(team)
+
+
+@router.get("", response_model=TeamsPublic)
+def list_teams(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    after: Annotated[str | None, Query(max_length=40)] = None,
+) -> TeamsPublic:
+    page = teams.get_all(session, limit=limit, after=after)
+    return TeamsPublic(data=[team_public(t) for t in page.items], has_more=page.has_more)
+
+
+@router.post("/{team_id}/keys", status_code=201, response_model=ApiKeyCreated)
+def create_key(team_id: str, body: ApiKeyCreate, session: SessionDep) -> ApiKeyCreated:
+    """Create an API key; its secret is in this answer only and is stored as a hash."""
+    team = _team_or_404(session, team_id)
+    key, secret = teams.create_key(session, team_id=team.id, name=body.name, scopes=body.scopes)
+    session.commit()
+    return ApiKeyCreated(**key_public(key).model_dump(), key=secret)
+
+
+@router.get("/{team_id}/keys", response_model=ApiKeysPublic)
+def list_keys(
+    team_id: str,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    after: Annotated[str | None, Query(max_length=40)] = None,
+) -> ApiKeysPublic:
+    team = _team_or_404(session, team_id)
+    page = teams.get_keys(session, team_id=team.id, limit=limit, after=after)
+    return ApiKeysPublic(data=[key_public(k) for k in page.items], has_more=page.has_more)
+
+
+@router.delete("/{team_id}/keys/{key_id}", status_code=204)
+def revoke_key(team_id: str, key_id: str, session: SessionDep) -> Response:
+    key = teams.get_key(session, team_id=team_id, key_id=key_id)
+    if key is None:
+        raise NotFound(f"API key {key_id} not found in team {team_id}")
+    teams.revoke_key(session, key=key)
+    session.commit()
+    return Response(status_code=204)

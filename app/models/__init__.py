@@ -1,0 +1,17 @@
+from app.models.base import Base
+from app.models.dataset import Dataset, DatasetExample
+from app.models.job import TERMINAL_STATUSES, Job, JobStatus
+from app.models.model import Model
+from app.models.team import ApiKey, Team
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "ApiKey",
+    "Base",
+    "Dataset",
+    "DatasetExample",
+    "Job",
+    "JobStatus",
+    "Model",
+    "Team",
+]

@@ -1,0 +1,23 @@
+from pydantic import BaseModel, Field
+
+
+class ErrorItem(BaseModel):
+    location: str = Field(description="The field, row or line at fault, e.g. 'line 17'.")
+    message: str
+
+
+class ProblemDetail(BaseModel):
+    """An RFC 9457 problem document, served as application/problem+json."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ErrorItem] | None = None
+    total_errors: int | None = None
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ProblemDetail, "content": {"application/problem+json": {}}}
+    for status in (401, 403, 404, 409, 413, 422)
+}

@@ -1,0 +1,143 @@
+"""The rules every dataset passes before it is stored; all violations are collected."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.ml.data import LabeledExample
+from app.services.dataset_files import RawRow, RowError
+
+MAX_LABEL_CHARS = 200
+
+
+@dataclass(frozen=True)
+class DatasetLimits:
+    max_examples: int
+    max_text_chars: int
+    imbalance_warning_ratio: float
+
+
+@dataclass
+class ValidatedDataset:
+    examples: list[LabeledExample]
+    label_counts: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+
+
+class DatasetRejected(ValueError):
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} problem(s) in the dataset")
+        self.errors = errors
+
+
+def validate_rows(
+    rows: list[RawRow], limits: DatasetLimits, errors: list[RowError] | None = None
+) -> ValidatedDataset:
+    errors = list(errors or [])
+    if len(rows) > limits.max_examples:
+        errors.append(RowError("file", f"{len(rows)} examples; the limit is {limits.max_examples}"))
+        raise DatasetRejected(errors)
+    examples, locations = [], []
+    for row in rows:
+        text, text_error = _clean_text(row.text, limits.max_text_chars)
+        label, label_error = _clean_label(row.label)
+        row_errors = [message for message in (text_error, label_error) if message]
+        errors.extend(RowError(row.location, message) for message in row_errors)
+        if not row_errors:
+            examples.append(LabeledExample(text, label))
+            locations.append(row.location)
+    errors.extend(_conflicting_duplicates(examples, locations))
+    counts = Counter(example.label for example in examples)
+    errors.extend(_class_errors(counts, examples, locations, has_rows=bool(rows)))
+    if errors:
+        raise DatasetRejected(errors)
+    return ValidatedDataset(
+        examples, dict(sorted(counts.items())), _warnings(examples, counts, limits)
+    )
+
+
+def _clean_text(value: Any, max_chars: int) -> tuple[str, str | None]:
+    if value is None:
+        return "", "text is missing"
+    if not isinstance(value, str):
+        return "", f"text must be a string, not {type(value).__name__}"
+    text = value.strip()
+    if not text:
+        return "", "text is empty"
+    if "\x00" in text:
+        return "", "text contains a NUL character"
+    if len(text) > max_chars:
+        return "", f"text has {len(text)} characters; the limit is {max_chars}"
+    return text, None
+
+
+def _clean_label(value: Any) -> tuple[str, str | None]:
+    if value is None:
+        return "", "label is missing"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return "", f"label must be a string, not {type(value).__name__}"
+    label = value.strip()
+    if not label:
+        return "", "label is empty"
+    if len(label) > MAX_LABEL_CHARS or "\x00" in label:
+        return "", f"label must be 1-{MAX_LABEL_CHARS} characters without NUL"
+    return label, None
+
+
+def _conflicting_duplicates(examples: list[LabeledExample], locations: list[str]) -> list[RowError]:
+    first_seen: dict[str, tuple[str, str]] = {}
+    errors = []
+    for example, location in zip(examples, locations, strict=True):
+        earlier = first_seen.setdefault(example.text, (example.label, location))
+        if earlier[0] != example.label:
+            errors.append(
+                RowError(
+                    location,
+                    f"the same text is labeled {earlier[0]!r} at {earlier[1]} "
+                    f"and {example.label!r} here; keep one label",
+                )
+            )
+    return errors
+
+
+def _class_errors(
+    counts: Counter[str], examples: list[LabeledExample], locations: list[str], has_rows: bool
+) -> list[RowError]:
+    if not counts:
+        return [] if has_rows else [RowError("file", "no examples found")]
+    errors = []
+    if len(counts) < 2:
+        (only,) = counts
+        errors.append(
+            RowError("dataset", f"the dataset has one class ({only!r}); at least two are needed")
+        )
+    for example, location in zip(examples, locations, strict=True):
+        if counts[example.label] == 1:
+            errors.append(
+                RowError(
+                    location,
+                    f"label {example.label!r} has only this example; each label needs at least 2",
+                )
+            )
+    return errors
+
+
+def _warnings(
+    examples: list[LabeledExample], counts: Counter[str], limits: DatasetLimits
+) -> list[str]:
+    warnings = []
+    (largest, most), (smallest, fewest) = counts.most_common()[0], counts.most_common()[-1]
+    if most / fewest >= limits.imbalance_warning_ratio:
+        warnings.append(
+            f"class imbalance: {largest!r} has {most} examples and {smallest!r} has {fewest} "
+            f"(ratio {most / fewest:.1f}); consider more examples of the small classes"
+        )
+    duplicates = len(examples) - len(set(examples))
+    if duplicates:
+        warnings.append(
+            f"{duplicates} exact duplicate example(s) (same text and label); "
+            "each copy counts in training"
+        )
+    return warnings

@@ -1,0 +1,23 @@
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.storage import ArtifactStore
+from app.models import Model
+from app.services.pagination import Page, paginate
+
+
+def get(session: Session, *, team_id: str, model_id: str) -> Model | None:
+    model = session.get(Model, model_id)
+    return model if model is not None and model.team_id == team_id else None
+
+
+def get_all(session: Session, *, team_id: str, limit: int, after: str | None) -> Page[Model]:
+    statement = select(Model).where(Model.team_id == team_id)
+    return paginate(session, statement, Model.id, limit=limit, after=after)
+
+
+def delete(session: Session, *, model: Model, store: ArtifactStore) -> None:
+    """Forget the model first, then its files: a failed commit never leaves a row without files."""
+    session.delete(model)
+    session.commit()
+    store.delete(model.artifact_key)

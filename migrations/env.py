@@ -1,0 +1,29 @@
+from alembic import context
+
+from app.core.config import get_settings
+from app.core.db import get_engine
+from app.models import Base
+
+config = context.config
+url = config.attributes.get("sqlalchemy_url") or get_settings().sqlalchemy_url
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=url, target_metadata=Base.metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    with get_engine(url).connect() as connection:
+        context.configure(
+            connection=connection, target_metadata=Base.metadata, render_as_batch=True
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

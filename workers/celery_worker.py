@@ -1,0 +1,26 @@
+from celery import Celery
+
+from app.core.config import Settings
+from app.core.queue import TRAINING_QUEUE, create_celery
+from workers.tasks import register_tasks
+
+
+def build_worker_app(settings: Settings) -> Celery:
+    celery = create_celery(settings)
+    register_tasks(celery, settings)
+    return celery
+
+
+def run_worker(settings: Settings, *, queues: str = TRAINING_QUEUE, loglevel: str = "INFO") -> None:
+    """One solo-pool process per GPU: the task itself spawns and supervises the training process."""
+    build_worker_app(settings).worker_main(
+        argv=[
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            f"--queues={queues}",
+            f"--loglevel={loglevel}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )

@@ -1,0 +1,68 @@
+"""The one code path that runs a job, shared by the Celery task and the embedded runner."""
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+
+from app.core.config import Settings
+from app.core.db import new_session
+from app.services import jobs
+from app.services.training import train_job
+
+logger = logging.getLogger(__name__)
+PARENT_CHECK_SECONDS = 1.0
+
+
+def execute_job(settings: Settings, job_id: str, *, worker: str) -> bool:
+    """Claim, train in a spawned process, heartbeat while it runs. False: not ours to run."""
+    with new_session(settings) as session:
+        lease_token = jobs.claim(session, job_id=job_id, worker=worker)
+        if lease_token is None:
+            logger.info("job %s is not queued; another worker has it or it ended", job_id)
+            return False
+        logger.info("job %s claimed by %s", job_id, worker)
+        process = multiprocessing.get_context("spawn").Process(
+            target=_training_process,
+            args=(settings, job_id, lease_token, os.getpid()),
+            name=f"adaptd-train-{job_id}",
+        )
+        process.start()
+        while process.exitcode is None:
+            process.join(settings.heartbeat_seconds)
+            if process.exitcode is None and not jobs.heartbeat(
+                session, job_id=job_id, lease_token=lease_token
+            ):
+                logger.warning("job %s: lease lost; stopping its training process", job_id)
+                _stop(process)
+                return True
+        if jobs.fail(
+            session,
+            job_id=job_id,
+            lease_token=lease_token,
+            code="training_process_crashed",
+            message=f"the training process ended with exit code {process.exitcode} "
+            "before finishing the job (killed, out of memory, or crashed)",
+        ):
+            logger.error("job %s: training process exited with %s", job_id, process.exitcode)
+        return True
+
+
+def _training_process(settings: Settings, job_id: str, lease_token: str, parent: int) -> None:
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+    train_job(settings, job_id, lease_token)
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
+
+
+def _stop(process: multiprocessing.process.BaseProcess) -> None:
+    process.terminate()
+    process.join(30)
+    if process.is_alive():
+        process.kill()
+        process.join()

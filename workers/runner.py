@@ -1,0 +1,30 @@
+"""The embedded runner: claims queued jobs from the job table, no broker needed."""
+
+import logging
+import os
+import socket
+import time
+
+from app.core.config import Settings
+from app.core.db import new_session
+from app.services import jobs
+from workers.execution import execute_job
+
+logger = logging.getLogger(__name__)
+
+
+def run_forever(settings: Settings, parent: int | None = None) -> None:
+    worker = f"embedded@{socket.gethostname()}:{os.getpid()}"
+    logger.info("embedded runner %s polling for queued jobs", worker)
+    while parent is None or os.getppid() == parent:
+        if not run_next(settings, worker=worker):
+            time.sleep(settings.runner_poll_seconds)
+
+
+def run_next(settings: Settings, *, worker: str) -> bool:
+    with new_session(settings) as session:
+        job_id = jobs.next_queued_id(session)
+    if job_id is None:
+        return False
+    execute_job(settings, job_id, worker=worker)
+    return True
