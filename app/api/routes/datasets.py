@@ -19,6 +19,7 @@ from app.services.uploads import FileUpload, validate_examples, validate_file
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES)
 
+FORM_FIELDS = ("name", "text_column", "label_column")
 UPLOAD_BODY = {
     "requestBody": {
         "required": True,
@@ -60,7 +61,7 @@ async def create_dataset(
     """Upload labeled examples as a CSV or JSONL file, or as a JSON list; all rows are checked
     before anything is stored."""
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         name, source_format, data = await _from_form(request, settings)
     elif content_type.startswith("application/json"):
         name, source_format, data = await _from_json(request, settings)
@@ -93,21 +94,19 @@ def _limits(settings: Settings) -> DatasetLimits:
 
 
 async def _from_form(request: Request, settings: Settings) -> tuple[str, str, ValidatedDataset]:
-    form = await request.form(max_files=1, max_fields=10)
-    file = form.get("file")
-    if not isinstance(file, UploadFile):
-        raise ValidationFailed(
-            "the form needs a 'file' field holding the CSV or JSONL file",
-            errors=[{"location": "file", "message": "field required"}],
-        )
-    content = await file.read(settings.max_upload_bytes + 1)
+    async with request.form(max_files=1, max_fields=10) as form:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise ValidationFailed(
+                "the form needs a 'file' field holding the CSV or JSONL file",
+                errors=[{"location": "file", "message": "field required"}],
+            )
+        content = await file.read(settings.max_upload_bytes + 1)
+        fields = {key: str(form.get(key) or "").strip() for key in FORM_FIELDS}
     if len(content) > settings.max_upload_bytes:
         raise PayloadTooLarge(
             f"the file is over {settings.max_upload_bytes} bytes (ADAPTD_MAX_UPLOAD_BYTES)"
         )
-    fields = {
-        name: str(form.get(name) or "").strip() for name in ("name", "text_column", "label_column")
-    }
     upload = FileUpload(
         content=content,
         filename=file.filename,
