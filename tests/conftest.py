@@ -43,19 +43,27 @@ def postgres_url() -> Iterator[str]:
     server.dispose()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'adaptd.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
+@pytest.fixture(scope="session")
+def migrated_postgresql_url(postgres_url: str) -> str:
+    upgrade_database(Settings(database_url=postgres_url))
+    return postgres_url
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'adaptd.db'}"
     upgrade_database(Settings(database_url=url))
     return url
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, tiny_model_path: str) -> Iterator[Settings]:
-    yield Settings(
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue(f"migrated_{request.param}_url")
+    return url
+
+
+def make_settings(database_url: str, tmp_path: Path, tiny_model_path: str) -> Settings:
+    return Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
         broker_url=None,
@@ -64,10 +72,31 @@ def settings(database_url: str, tmp_path: Path, tiny_model_path: str) -> Iterato
         heartbeat_seconds=0.5,
         runner_poll_seconds=0.1,
     )
-    _empty_tables(database_url)
 
 
-def _empty_tables(url: str) -> None:
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, tiny_model_path: str) -> Iterator[Settings]:
+    yield make_settings(database_url, tmp_path, tiny_model_path)
+    empty_tables(database_url)
+
+
+@pytest.fixture
+def postgres_settings(
+    migrated_postgresql_url: str, tmp_path: Path, tiny_model_path: str
+) -> Iterator[Settings]:
+    yield make_settings(migrated_postgresql_url, tmp_path, tiny_model_path)
+    empty_tables(migrated_postgresql_url)
+
+
+@pytest.fixture
+def sqlite_settings(
+    migrated_sqlite_url: str, tmp_path: Path, tiny_model_path: str
+) -> Iterator[Settings]:
+    yield make_settings(migrated_sqlite_url, tmp_path, tiny_model_path)
+    empty_tables(migrated_sqlite_url)
+
+
+def empty_tables(url: str) -> None:
     engine = get_engine(url)
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":

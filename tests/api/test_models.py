@@ -1,0 +1,124 @@
+import pytest
+import torch
+from fastapi.testclient import TestClient
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+from app.core.config import Settings
+from tests.factories import TeamCredentials, trained_model
+
+TEXTS = ["refund my payment please", "hello there", "see you tomorrow"]
+
+
+@pytest.fixture
+def model(client: TestClient, team: TeamCredentials, settings: Settings) -> dict[str, object]:
+    return trained_model(client, team, settings)
+
+
+def predict(client: TestClient, team: TeamCredentials, model_id: object, body: object) -> object:
+    return client.post(f"/v1/models/{model_id}/predict", headers=team.headers, json=body)
+
+
+def test_predict_returns_label_score_and_all_scores(
+    client: TestClient, team: TeamCredentials, model: dict[str, object]
+) -> None:
+    response = predict(client, team, model["id"], {"inputs": TEXTS})
+
+    assert response.status_code == 200, response.text  # type: ignore[attr-defined]
+    body = response.json()  # type: ignore[attr-defined]
+    assert body["model_id"] == model["id"]
+    assert len(body["predictions"]) == 3
+    for prediction in body["predictions"]:
+        scores = prediction["scores"]
+        assert {s["label"] for s in scores} == {"billing", "farewell", "greeting"}
+        assert sum(s["score"] for s in scores) == pytest.approx(1.0, abs=1e-5)
+        assert scores == sorted(scores, key=lambda s: -s["score"])
+        assert (prediction["label"], prediction["score"]) == (
+            scores[0]["label"],
+            scores[0]["score"],
+        )
+
+
+def test_predict_single_text_with_top_k(
+    client: TestClient, team: TeamCredentials, model: dict[str, object]
+) -> None:
+    response = predict(client, team, model["id"], {"inputs": "hello there", "top_k": 1})
+
+    predictions = response.json()["predictions"]  # type: ignore[attr-defined]
+    assert len(predictions) == 1
+    assert len(predictions[0]["scores"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "location"),
+    [
+        ({"inputs": []}, "inputs"),
+        ({"inputs": ["ok", "   "]}, "inputs[1]"),
+        ({"inputs": ["x" * 20_001]}, "inputs[0]"),
+        ({"inputs": ["a"] * 257}, "inputs"),
+        ({"inputs": ["a"], "top_k": 0}, "top_k"),
+        ({"texts": ["a"]}, "texts"),
+    ],
+)
+def test_predict_rejects_bad_inputs(
+    client: TestClient,
+    team: TeamCredentials,
+    model: dict[str, object],
+    body: dict[str, object],
+    location: str,
+) -> None:
+    response = predict(client, team, model["id"], body)
+
+    assert response.status_code == 422, response.text  # type: ignore[attr-defined]
+    locations = [e["location"] for e in response.json()["errors"]]  # type: ignore[attr-defined]
+    assert location in locations
+
+
+def test_predict_unknown_model_is_404(client: TestClient, team: TeamCredentials) -> None:
+    response = predict(client, team, "mdl_unknown", {"inputs": ["hello"]})
+
+    assert response.status_code == 404  # type: ignore[attr-defined]
+    assert response.json()["detail"] == "model mdl_unknown not found"  # type: ignore[attr-defined]
+
+
+def test_model_artifact_loads_in_transformers_with_same_predictions(
+    client: TestClient, team: TeamCredentials, model: dict[str, object], settings: Settings
+) -> None:
+    directory = settings.artifact_root / str(model["id"])
+    served = predict(client, team, model["id"], {"inputs": TEXTS}).json()["predictions"]  # type: ignore[attr-defined]
+
+    hf_model = AutoModelForSequenceClassification.from_pretrained(directory)
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    with torch.inference_mode():
+        logits = hf_model(**tokenizer(TEXTS, padding=True, return_tensors="pt")).logits
+    classifier = pipeline("text-classification", model=str(directory), top_k=None)
+
+    assert (directory / "model.safetensors").is_file()
+    assert hf_model.config.id2label == {0: "billing", 1: "farewell", 2: "greeting"}
+    assert [hf_model.config.id2label[i] for i in logits.argmax(-1).tolist()] == [
+        p["label"] for p in served
+    ]
+    for answer, prediction in zip(classifier(TEXTS), served, strict=True):
+        assert answer[0]["label"] == prediction["label"]
+        assert answer[0]["score"] == pytest.approx(prediction["score"], abs=1e-5)
+
+
+def test_delete_model_removes_artifact(
+    client: TestClient, team: TeamCredentials, model: dict[str, object], settings: Settings
+) -> None:
+    directory = settings.artifact_root / str(model["id"])
+    predict(client, team, model["id"], {"inputs": ["warm the cache"]})
+
+    response = client.delete(f"/v1/models/{model['id']}", headers=team.headers)
+
+    assert response.status_code == 204
+    assert not directory.exists()
+    assert client.get(f"/v1/models/{model['id']}", headers=team.headers).status_code == 404
+    assert predict(client, team, model["id"], {"inputs": ["x"]}).status_code == 404  # type: ignore[attr-defined]
+
+
+def test_list_models(client: TestClient, team: TeamCredentials, model: dict[str, object]) -> None:
+    response = client.get("/v1/models", headers=team.headers)
+
+    assert response.status_code == 200
+    assert [m["id"] for m in response.json()["data"]] == [model["id"]]
+    assert response.json()["has_more"] is False

@@ -1,0 +1,74 @@
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from app.core.config import Settings
+from app.core.db import new_session
+from app.main import create_app
+from app.services import jobs
+from tests.e2e.processes import adaptd_process, wait_for
+from tests.factories import create_dataset, create_job, make_team
+
+BROKER_URL = os.environ.get("ADAPTD_TEST_BROKER_URL", "redis://127.0.0.1:6379/13")
+
+
+@pytest.fixture
+def broker() -> Iterator[str]:
+    connection = redis.Redis.from_url(BROKER_URL)
+    connection.flushdb()
+    yield BROKER_URL
+    connection.flushdb()
+    connection.close()
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    return {
+        "ADAPTD_DATABASE_URL": str(settings.database_url),
+        "ADAPTD_BROKER_URL": str(settings.broker_url),
+        "ADAPTD_ARTIFACTS_DIR": str(settings.artifact_root),
+        "ADAPTD_BASE_MODELS": json.dumps(settings.base_models),
+        "ADAPTD_HEARTBEAT_SECONDS": "0.5",
+    }
+
+
+def test_celery_worker_trains_published_job_to_a_served_model(
+    postgres_settings: Settings, broker: str, tmp_path: Path
+) -> None:
+    settings = postgres_settings.model_copy(update={"broker_url": broker})
+    log = tmp_path / "worker.log"
+
+    with (
+        TestClient(create_app(settings)) as client,
+        adaptd_process(["worker"], worker_env(settings), log),
+    ):
+        with new_session(settings) as session:
+            team = make_team(session, "acme")
+        job = create_job(client, team, create_dataset(client, team)).json()
+
+        def finished() -> bool:
+            body = client.get(f"/v1/jobs/{job['id']}", headers=team.headers).json()
+            return body["status"] in ("succeeded", "failed")
+
+        wait_for(finished, 180, "the Celery worker to finish the job", log)
+        done = client.get(f"/v1/jobs/{job['id']}", headers=team.headers).json()
+        prediction = client.post(
+            f"/v1/models/{done['model_id']}/predict",
+            headers=team.headers,
+            json={"inputs": ["refund my payment"]},
+        )
+
+    assert job["status"] == "queued"
+    assert done["status"] == "succeeded", done
+    assert done["attempt"] == 1
+    assert prediction.status_code == 200
+    assert prediction.json()["model_id"] == done["model_id"]
+    assert "celery@" in log.read_text()
+    with new_session(settings) as session:
+        assert jobs.get(session, team_id=team.team_id, job_id=job["id"]).worker.startswith(
+            "celery@"
+        )  # type: ignore[union-attr]

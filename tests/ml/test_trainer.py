@@ -1,0 +1,119 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+from app.ml.arguments import FullFineTuneArguments
+from app.ml.artifact import Manifest, save_artifact
+from app.ml.data import LabeledExample, TrainingDataError, stratified_split
+from app.ml.device import plan_device
+from app.ml.predictor import Predictor
+from app.ml.trainer import FullFineTuner, TrainingProgress
+
+ROWS = [
+    LabeledExample("refund my money", "billing"),
+    LabeledExample("hello friend", "greeting"),
+    LabeledExample("my card was charged twice", "billing"),
+]
+ARGS = FullFineTuneArguments(epochs=3, batch_size=2, learning_rate=1e-3)
+
+
+def test_trainer_fits_three_rows_and_reports_progress(tiny_model_path: str) -> None:
+    seen: list[TrainingProgress] = []
+    trainer = FullFineTuner(
+        ARGS, base_model_path=tiny_model_path, device=plan_device("cpu"), on_progress=seen.append
+    )
+
+    result = trainer.train(ROWS, ROWS)
+
+    assert [p.step for p in seen] == [1, 2, 3, 4, 5, 6]
+    assert [p.epoch for p in seen] == [1, 1, 2, 2, 3, 3]
+    assert seen[-1].fraction == 1.0
+    assert result.labels == ["billing", "greeting"]
+    assert result.model.config.id2label == {0: "billing", 1: "greeting"}
+    assert set(result.metrics) >= {"accuracy", "macro_f1", "loss", "train_loss"}
+
+
+def test_trainer_updates_every_encoder_parameter(tiny_model_path: str) -> None:
+    trainer = FullFineTuner(ARGS, base_model_path=tiny_model_path, device=plan_device("cpu"))
+    before = {
+        name: p.clone()
+        for name, p in trainer._prepare(["billing", "greeting"])[0].named_parameters()
+    }
+
+    result = trainer.train(ROWS, ROWS)
+
+    changed = {
+        name for name, p in result.model.named_parameters() if not torch.equal(p, before[name])
+    }
+    assert "bert.encoder.layer.0.attention.self.query.weight" in changed
+    assert "bert.embeddings.word_embeddings.weight" in changed
+    assert "classifier.weight" in changed
+
+
+def test_trainer_is_repeatable_with_a_seed(tiny_model_path: str) -> None:
+    runs = [
+        FullFineTuner(ARGS, base_model_path=tiny_model_path, device=plan_device("cpu"))
+        .train(ROWS, ROWS)
+        .metrics["train_loss"]
+        for _ in range(2)
+    ]
+
+    assert runs[0] == runs[1]
+
+
+def test_trainer_rejects_single_label(tiny_model_path: str) -> None:
+    trainer = FullFineTuner(ARGS, base_model_path=tiny_model_path, device=plan_device("cpu"))
+
+    with pytest.raises(TrainingDataError, match="at least 2"):
+        trainer.train(ROWS[::2], ROWS[::2])
+
+
+def test_saved_artifact_predicts_like_the_trained_model(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    result = FullFineTuner(ARGS, base_model_path=tiny_model_path, device=plan_device("cpu")).train(
+        ROWS, ROWS
+    )
+    manifest = Manifest("full", "tiny", result.labels, result.metrics, ARGS.to_dict(), 128)
+
+    save_artifact(result, manifest, tmp_path)
+    predictor = Predictor.from_pretrained(tmp_path)
+    predictions = predictor.predict(["refund please", "hi"], top_k=1)
+
+    assert Manifest.read(tmp_path) == manifest
+    assert len(predictions) == 2
+    assert all(len(p.scores) == 1 and p.label in result.labels for p in predictions)
+
+
+def test_stratified_split_keeps_every_label_in_training() -> None:
+    rows = [LabeledExample(f"{label} {i}", label) for label in "ab" for i in range(10)]
+    rows += [LabeledExample("c 1", "c"), LabeledExample("c 2", "c")]
+
+    train, held_out = stratified_split(rows, 0.2, seed=1)
+
+    assert {r.label for r in train} == {"a", "b", "c"}
+    assert sorted(r.label for r in held_out) == ["a", "a", "b", "b"]
+    assert sorted(train + held_out, key=lambda r: r.text) == sorted(rows, key=lambda r: r.text)
+
+
+def test_stratified_split_of_tiny_data_holds_out_one_example() -> None:
+    rows = [LabeledExample("a1", "a"), LabeledExample("a2", "a"), LabeledExample("b1", "b")]
+
+    train, held_out = stratified_split(rows, 0.1, seed=1)
+
+    assert len(held_out) == 1
+    assert held_out[0].label == "a"
+    assert len(train) == 2
+
+
+def test_plan_device_uses_cpu_without_cuda() -> None:
+    plan = plan_device("auto")
+
+    if torch.cuda.is_available():
+        assert plan.device.type == "cuda"
+        assert plan.autocast_dtype in (torch.bfloat16, torch.float16)
+    else:
+        assert plan.device.type == "cpu"
+        assert plan.autocast_dtype is None
+        assert plan.description == "cpu (fp32)"

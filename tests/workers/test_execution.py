@@ -1,0 +1,122 @@
+import multiprocessing
+import os
+import signal
+import threading
+import time
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.core.config import Settings
+from app.models import Job, JobStatus
+from app.services import jobs
+from tests.factories import TeamCredentials, create_dataset, create_job
+from workers.execution import execute_job
+
+
+def wait_until(condition: object, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def job_row(session: Session, job_id: str) -> Job:
+    session.expire_all()
+    return session.get_one(Job, job_id)
+
+
+def test_claim_job_only_once(client: TestClient, team: TeamCredentials, session: Session) -> None:
+    job_id = create_job(client, team, create_dataset(client, team)).json()["id"]
+
+    first = jobs.claim(session, job_id=job_id, worker="a")
+    second = jobs.claim(session, job_id=job_id, worker="b")
+
+    row = job_row(session, job_id)
+    assert first is not None
+    assert second is None
+    assert (row.status, row.attempt, row.worker, row.lease_token) == (
+        JobStatus.running,
+        1,
+        "a",
+        first,
+    )
+
+
+def test_execute_job_delivered_twice_trains_once(
+    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+) -> None:
+    job_id = create_job(client, team, create_dataset(client, team)).json()["id"]
+
+    ran = [execute_job(settings, job_id, worker="w1"), execute_job(settings, job_id, worker="w2")]
+
+    row = job_row(session, job_id)
+    assert ran == [True, False]
+    assert (row.status, row.attempt, row.worker) == (JobStatus.succeeded, 1, "w1")
+
+
+def test_writes_with_a_stale_lease_are_ignored(
+    client: TestClient, team: TeamCredentials, session: Session
+) -> None:
+    job_id = create_job(client, team, create_dataset(client, team)).json()["id"]
+    token = jobs.claim(session, job_id=job_id, worker="a")
+    assert token is not None
+
+    wrote = jobs.record_progress(session, job_id=job_id, lease_token="stale", progress={"step": 9})
+    failed = jobs.fail(session, job_id=job_id, lease_token="stale", code="x", message="y")
+
+    row = job_row(session, job_id)
+    assert (wrote, failed) == (False, False)
+    assert (row.status, row.progress) == (JobStatus.running, {})
+
+
+def test_killed_training_process_ends_job_failed(
+    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+) -> None:
+    job_id = create_job(
+        client, team, create_dataset(client, team), hyperparameters={"epochs": 100, "batch_size": 1}
+    ).json()["id"]
+    supervisor = threading.Thread(
+        target=execute_job, args=(settings, job_id), kwargs={"worker": "w"}
+    )
+    supervisor.start()
+    wait_until(lambda: job_row(session, job_id).progress.get("step", 0) > 0)
+
+    for child in multiprocessing.active_children():
+        if child.name == f"adaptd-train-{job_id}":
+            os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    supervisor.join(60)
+
+    row = job_row(session, job_id)
+    assert not supervisor.is_alive()
+    assert row.status == JobStatus.failed
+    assert row.error_code == "training_process_crashed"
+    assert "exit code -9" in (row.error_message or "")
+    assert row.finished_at is not None
+
+
+def test_supervisor_stops_training_when_its_lease_is_taken(
+    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+) -> None:
+    job_id = create_job(
+        client, team, create_dataset(client, team), hyperparameters={"epochs": 100, "batch_size": 1}
+    ).json()["id"]
+    supervisor = threading.Thread(
+        target=execute_job, args=(settings, job_id), kwargs={"worker": "w"}
+    )
+    supervisor.start()
+    wait_until(lambda: job_row(session, job_id).progress.get("step", 0) > 0)
+
+    row = job_row(session, job_id)
+    row.lease_token = "taken-by-another-attempt"
+    session.commit()
+    supervisor.join(60)
+
+    row = job_row(session, job_id)
+    assert not supervisor.is_alive()
+    assert not [c for c in multiprocessing.active_children() if c.name.endswith(job_id)]
+    assert (row.status, row.lease_token, row.model_id) == (
+        JobStatus.running,
+        "taken-by-another-attempt",
+        None,
+    )
