@@ -37,3 +37,13 @@ def test_settings_rejects_unregistered_default_base_model(monkeypatch: pytest.Mo
 
     with pytest.raises(ValidationError, match="'bert-huge' is not registered"):
         Settings()
+
+
+def test_settings_rejects_lease_shorter_than_two_heartbeats(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ADAPTD_HEARTBEAT_SECONDS", "30")
+    monkeypatch.setenv("ADAPTD_LEASE_SECONDS", "45")
+
+    with pytest.raises(ValidationError, match="ADAPTD_LEASE_SECONDS must be at least twice"):
+        Settings()

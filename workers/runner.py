@@ -9,6 +9,7 @@ from app.core.config import Settings
 from app.core.db import new_session
 from app.services import jobs
 from workers.execution import execute_job
+from workers.reaper import reap
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +18,7 @@ def run_forever(settings: Settings, parent: int | None = None) -> None:
     worker = f"embedded@{socket.gethostname()}:{os.getpid()}"
     logger.info("embedded runner %s polling for queued jobs", worker)
     while parent is None or os.getppid() == parent:
+        reap(settings)
         if not run_next(settings, worker=worker):
             time.sleep(settings.runner_poll_seconds)
 

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     imbalance_warning_ratio: float = Field(default=10.0, gt=1)
 
     heartbeat_seconds: float = Field(default=10.0, gt=0)
+    lease_seconds: float = Field(default=60.0, gt=0)
     runner_poll_seconds: float = Field(default=1.0, gt=0)
     training_visibility_timeout_seconds: int = Field(default=48 * 3600, ge=60)
     model_cache_size: int = Field(default=8, ge=1)
@@ -70,6 +71,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"ADAPTD_DEFAULT_BASE_MODEL {self.default_base_model!r} is not registered; "
                 f"known: {sorted(self.registered_base_models)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> "Settings":
+        if self.lease_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError(
+                "ADAPTD_LEASE_SECONDS must be at least twice ADAPTD_HEARTBEAT_SECONDS, "
+                "or healthy jobs would be taken from their workers"
             )
         return self
 

@@ -1,7 +1,8 @@
 import secrets
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Update, func, select, update
+from sqlalchemy import ColumnElement, Update, func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
@@ -139,6 +140,41 @@ def succeed(
         return False
     session.commit()
     return True
+
+
+def requeue_expired(session: Session, *, lease_seconds: float) -> list[str]:
+    """Jobs whose worker stopped heartbeating go back to `queued`, or `failed` after the last
+    attempt. Returns the requeued ids so that a broker can be told about them."""
+    expired = (
+        Job.status == JobStatus.running,
+        Job.heartbeat_at < _database_seconds_ago(session, lease_seconds),
+    )
+    session.execute(
+        update(Job)
+        .where(*expired, Job.attempt >= Job.max_attempts)
+        .values(
+            status=JobStatus.failed,
+            error_code="lease_expired",
+            error_message="the worker stopped heartbeating on the last allowed attempt",
+            finished_at=func.now(),
+            lease_token=None,
+        )
+    )
+    requeued = list(session.scalars(select(Job.id).where(*expired)))
+    if requeued:
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(requeued), *expired)
+            .values(status=JobStatus.queued, lease_token=None, worker=None, heartbeat_at=None)
+        )
+    session.commit()
+    return requeued
+
+
+def _database_seconds_ago(session: Session, seconds: float) -> ColumnElement[Any]:
+    if session.get_bind().dialect.name == "sqlite":
+        return func.datetime("now", f"-{seconds:.3f} seconds")
+    return func.now() - timedelta(seconds=seconds)
 
 
 def _leased(job_id: str, lease_token: str) -> Update:

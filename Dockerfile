@@ -1,0 +1,30 @@
+# One image for every adaptd process: `adaptd serve` (API) and `adaptd worker` (GPU training).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    HF_HUB_OFFLINE=1 \
+    ADAPTD_DATA_DIR=/data
+
+WORKDIR /srv/adaptd
+
+# torch first and pinned: the PyPI build carries CUDA for the GPU workers and runs on CPU too.
+ARG TORCH_VERSION=2.13.0
+RUN pip install "torch==${TORCH_VERSION}"
+
+COPY pyproject.toml README.md alembic.ini ./
+COPY app ./app
+COPY workers ./workers
+COPY migrations ./migrations
+RUN pip install . \
+    && useradd --create-home --uid 10001 adaptd \
+    && mkdir -p /data \
+    && chown adaptd /data
+
+USER adaptd
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+CMD ["adaptd", "serve", "--host", "0.0.0.0", "--port", "8000"]

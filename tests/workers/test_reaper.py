@@ -1,0 +1,64 @@
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.core.config import Settings
+from app.models import Job, JobStatus
+from app.models.base import utcnow
+from app.services import jobs
+from tests.factories import TeamCredentials, create_dataset, create_job, run_queued_jobs
+from workers.reaper import reap
+
+
+def running_job(
+    client: TestClient, team: TeamCredentials, session: Session, silent_for: timedelta, attempt: int
+) -> str:
+    job_id: str = create_job(client, team, create_dataset(client, team)).json()["id"]
+    jobs.claim(session, job_id=job_id, worker="vanished")
+    row = session.get_one(Job, job_id)
+    row.heartbeat_at = utcnow() - silent_for
+    row.attempt = attempt
+    session.commit()
+    return job_id
+
+
+def test_reaper_requeues_job_whose_worker_stopped_heartbeating(
+    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+) -> None:
+    stale = running_job(client, team, session, timedelta(hours=1), attempt=1)
+    healthy = running_job(client, team, session, timedelta(seconds=0), attempt=1)
+    published: list[str] = []
+
+    requeued = reap(settings, publish=published.append)
+
+    session.expire_all()
+    assert requeued == published == [stale]
+    assert session.get_one(Job, stale).status == JobStatus.queued
+    assert session.get_one(Job, stale).lease_token is None
+    assert session.get_one(Job, healthy).status == JobStatus.running
+
+
+def test_reaper_fails_job_on_its_last_attempt(
+    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+) -> None:
+    job_id = running_job(client, team, session, timedelta(hours=1), attempt=3)
+
+    assert reap(settings) == []
+
+    session.expire_all()
+    row = session.get_one(Job, job_id)
+    assert (row.status, row.error_code) == (JobStatus.failed, "lease_expired")
+
+
+def test_requeued_job_runs_again_to_success(
+    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+) -> None:
+    job_id = running_job(client, team, session, timedelta(hours=1), attempt=1)
+    reap(settings)
+
+    run_queued_jobs(settings)
+
+    session.expire_all()
+    row = session.get_one(Job, job_id)
+    assert (row.status, row.attempt) == (JobStatus.succeeded, 2)
