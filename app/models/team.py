@@ -23,4 +23,3 @@ class ApiKey(TimestampMixin, Base):
     hashed_key: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[list[str]] = mapped_column(JSON)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

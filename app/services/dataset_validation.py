@@ -50,10 +50,16 @@ def validate_rows(
     counts = Counter(example.label for example in examples)
     errors.extend(_class_errors(counts, examples, locations, has_rows=bool(rows)))
     if errors:
-        raise DatasetRejected(errors)
+        raise DatasetRejected(sorted(errors, key=_file_order))
     return ValidatedDataset(
         examples, dict(sorted(counts.items())), _warnings(examples, counts, limits)
     )
+
+
+def _file_order(error: RowError) -> tuple[int, str]:
+    """Whole-file problems first, then rows in the order they appear."""
+    digits = "".join(character for character in error.location if character.isdigit())
+    return (int(digits) if digits else -1, error.location)
 
 
 def _clean_text(value: Any, max_chars: int) -> tuple[str, str | None]:

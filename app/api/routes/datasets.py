@@ -2,44 +2,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
 
+from app.api.dataset_uploads import UPLOAD_OPENAPI, DatasetUpload, read_dataset_upload
 from app.api.deps import DatasetDep, ReadKey, SessionDep, SettingsDep, WriteKey
-from app.api.errors import validation_errors
-from app.core.config import Settings
-from app.core.problems import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from app.core.problems import Conflict
 from app.models import Dataset
 from app.schemas.common import PROBLEM_RESPONSES
-from app.schemas.dataset import DatasetCreate, DatasetPublic, DatasetsPublic
+from app.schemas.dataset import DatasetPublic, DatasetsPublic
 from app.services import datasets
-from app.services.dataset_validation import DatasetLimits, ValidatedDataset
-from app.services.uploads import FileUpload, validate_examples, validate_file
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES)
-
-FORM_FIELDS = ("name", "text_column", "label_column")
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "name": {"type": "string"},
-                        "text_column": {"type": "string", "default": "text"},
-                        "label_column": {"type": "string", "default": "label"},
-                    },
-                }
-            },
-            "application/json": {"schema": DatasetCreate.model_json_schema()},
-        },
-    }
-}
 
 
 def to_public(dataset: Dataset) -> DatasetPublic:
@@ -54,78 +27,27 @@ def to_public(dataset: Dataset) -> DatasetPublic:
     )
 
 
-@router.post("", status_code=201, response_model=DatasetPublic, openapi_extra=UPLOAD_BODY)
+@router.post("", status_code=201, response_model=DatasetPublic, openapi_extra=UPLOAD_OPENAPI)
 async def create_dataset(
     request: Request, session: SessionDep, settings: SettingsDep, key: WriteKey
 ) -> DatasetPublic:
     """Upload labeled examples as a CSV or JSONL file, or as a JSON list; all rows are checked
     before anything is stored."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        name, source_format, data = await _from_form(request, settings)
-    elif content_type.startswith("application/json"):
-        name, source_format, data = await _from_json(request, settings)
-    else:
-        raise UnsupportedMediaType(
-            "send multipart/form-data with a 'file' field, or application/json with 'examples'"
-        )
-    dataset = await run_in_threadpool(
-        _store, session, team_id=key.team_id, name=name, source_format=source_format, data=data
-    )
+    upload = await read_dataset_upload(request, settings)
+    dataset = await run_in_threadpool(_store, session, team_id=key.team_id, upload=upload)
     return to_public(dataset)
 
 
-def _store(
-    session: Session, *, team_id: str, name: str, source_format: str, data: ValidatedDataset
-) -> Dataset:
+def _store(session: Session, *, team_id: str, upload: DatasetUpload) -> Dataset:
     dataset = datasets.create(
-        session, team_id=team_id, name=name, source_format=source_format, data=data
+        session,
+        team_id=team_id,
+        name=upload.name,
+        source_format=upload.source_format,
+        data=upload.data,
     )
     session.commit()
     return dataset
-
-
-def _limits(settings: Settings) -> DatasetLimits:
-    return DatasetLimits(
-        max_examples=settings.max_examples,
-        max_text_chars=settings.max_text_chars,
-        imbalance_warning_ratio=settings.imbalance_warning_ratio,
-    )
-
-
-async def _from_form(request: Request, settings: Settings) -> tuple[str, str, ValidatedDataset]:
-    async with request.form(max_files=1, max_fields=10) as form:
-        file = form.get("file")
-        if not isinstance(file, UploadFile):
-            raise ValidationFailed(
-                "the form needs a 'file' field holding the CSV or JSONL file",
-                errors=[{"location": "file", "message": "field required"}],
-            )
-        content = await file.read(settings.max_upload_bytes + 1)
-        fields = {key: str(form.get(key) or "").strip() for key in FORM_FIELDS}
-    if len(content) > settings.max_upload_bytes:
-        raise PayloadTooLarge(
-            f"the file is over {settings.max_upload_bytes} bytes (ADAPTD_MAX_UPLOAD_BYTES)"
-        )
-    upload = FileUpload(
-        content=content,
-        filename=file.filename,
-        content_type=file.content_type,
-        text_column=fields["text_column"] or "text",
-        label_column=fields["label_column"] or "label",
-    )
-    source_format, data = await run_in_threadpool(validate_file, upload, _limits(settings))
-    return fields["name"][:200] or file.filename or "dataset", source_format, data
-
-
-async def _from_json(request: Request, settings: Settings) -> tuple[str, str, ValidatedDataset]:
-    try:
-        body = DatasetCreate.model_validate_json(await request.body())
-    except ValidationError as error:
-        errors = validation_errors([{**e, "loc": ("body", *e["loc"])} for e in error.errors()])
-        raise ValidationFailed("the JSON body is not a valid dataset", errors=errors) from None
-    data = await run_in_threadpool(validate_examples, body.examples, _limits(settings))
-    return body.name, "json", data
 
 
 @router.get("", response_model=DatasetsPublic)

@@ -1,0 +1,101 @@
+"""Reads a dataset upload (multipart file or JSON examples) into a validated dataset."""
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from app.api.errors import validation_errors
+from app.core.config import Settings
+from app.core.problems import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from app.schemas.dataset import DatasetCreate
+from app.services.dataset_validation import DatasetLimits, ValidatedDataset
+from app.services.uploads import FileUpload, validate_examples, validate_file
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+@dataclass(frozen=True)
+class DatasetUpload:
+    name: str
+    source_format: str
+    data: ValidatedDataset
+
+
+async def read_dataset_upload(request: Request, settings: Settings) -> DatasetUpload:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(FORM_TYPES):
+        return await _from_form(request, settings)
+    if content_type.startswith("application/json"):
+        return await _from_json(request, settings)
+    raise UnsupportedMediaType(
+        "send multipart/form-data with a 'file' field, or application/json with 'examples'"
+    )
+
+
+FORM_FIELDS = ("name", "text_column", "label_column")
+UPLOAD_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "name": {"type": "string"},
+                        "text_column": {"type": "string", "default": "text"},
+                        "label_column": {"type": "string", "default": "label"},
+                    },
+                }
+            },
+            "application/json": {"schema": DatasetCreate.model_json_schema()},
+        },
+    }
+}
+
+
+def _limits(settings: Settings) -> DatasetLimits:
+    return DatasetLimits(
+        max_examples=settings.max_examples,
+        max_text_chars=settings.max_text_chars,
+        imbalance_warning_ratio=settings.imbalance_warning_ratio,
+    )
+
+
+async def _from_form(request: Request, settings: Settings) -> DatasetUpload:
+    async with request.form(max_files=1, max_fields=10) as form:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise ValidationFailed(
+                "the form needs a 'file' field holding the CSV or JSONL file",
+                errors=[{"location": "file", "message": "field required"}],
+            )
+        content = await file.read(settings.max_upload_bytes + 1)
+        fields = {key: str(form.get(key) or "").strip() for key in FORM_FIELDS}
+    if len(content) > settings.max_upload_bytes:
+        raise PayloadTooLarge(
+            f"the file is over {settings.max_upload_bytes} bytes (ADAPTD_MAX_UPLOAD_BYTES)"
+        )
+    upload = FileUpload(
+        content=content,
+        filename=file.filename,
+        content_type=file.content_type,
+        text_column=fields["text_column"] or "text",
+        label_column=fields["label_column"] or "label",
+    )
+    source_format, data = await run_in_threadpool(validate_file, upload, _limits(settings))
+    return DatasetUpload(fields["name"][:200] or file.filename or "dataset", source_format, data)
+
+
+async def _from_json(request: Request, settings: Settings) -> DatasetUpload:
+    try:
+        body = DatasetCreate.model_validate_json(await request.body())
+    except ValidationError as error:
+        errors = validation_errors([{**e, "loc": ("body", *e["loc"])} for e in error.errors()])
+        raise ValidationFailed("the JSON body is not a valid dataset", errors=errors) from None
+    data = await run_in_threadpool(validate_examples, body.examples, _limits(settings))
+    return DatasetUpload(body.name, "json", data)
