@@ -80,6 +80,11 @@ async def _from_form(request: Request, settings: Settings) -> DatasetUpload:
         raise PayloadTooLarge(
             f"the file is over {settings.max_upload_bytes} bytes (ADAPTD_MAX_UPLOAD_BYTES)"
         )
+    if "\x00" in fields["name"]:
+        raise ValidationFailed(
+            "name contains a NUL character",
+            errors=[{"location": "name", "message": "must not contain NUL characters"}],
+        )
     upload = FileUpload(
         content=content,
         filename=file.filename,

@@ -1,7 +1,7 @@
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -107,3 +107,13 @@ def get_model(model_id: str, session: SessionDep, key: ReadKey) -> Model:
 DatasetDep = Annotated[Dataset, Depends(get_dataset)]
 JobDep = Annotated[Job, Depends(get_job)]
 ModelDep = Annotated[Model, Depends(get_model)]
+
+LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size.")]
+AfterQuery = Annotated[
+    str | None,
+    Query(
+        max_length=60,
+        pattern=r"^[a-z]{1,8}_[0-9a-z]{1,40}$",
+        description="The last id of the previous page.",
+    ),
+]

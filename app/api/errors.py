@@ -40,9 +40,15 @@ def format_location(loc: tuple[int | str, ...]) -> str:
 
 
 def validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
-    return [
-        {"location": format_location(tuple(item["loc"])), "message": item["msg"]} for item in errors
-    ]
+    return [_validation_error(item) for item in errors]
+
+
+def _validation_error(item: dict[str, Any]) -> dict[str, str]:
+    location = tuple(item["loc"])
+    if item["type"] == "json_invalid" and len(location) == 2:
+        reason = item.get("ctx", {}).get("error", "malformed JSON")
+        return {"location": "body", "message": f"invalid JSON at character {location[1]}: {reason}"}
+    return {"location": format_location(location), "message": item["msg"]}
 
 
 def _dataset_problem(errors: list[RowError]) -> InvalidDataset:

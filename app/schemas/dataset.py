@@ -2,6 +2,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.common import Name
+
 
 class ExampleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -13,7 +15,7 @@ class ExampleIn(BaseModel):
 class DatasetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="dataset", min_length=1, max_length=200)
+    name: Name = "dataset"
     examples: list[ExampleIn] = Field(min_length=1)
 
 

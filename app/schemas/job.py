@@ -1,9 +1,13 @@
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-MetadataValue = str | int | float | bool | None
+from app.schemas.common import NO_NUL
+
+MetadataValue = (
+    Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] | int | float | bool | None
+)
 
 
 class FullHyperparameters(BaseModel):

@@ -3,6 +3,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.common import Name
+
 Scope = Literal["read", "write", "admin"]
 DEFAULT_SCOPES: tuple[Scope, ...] = ("read", "write")
 
@@ -10,7 +12,7 @@ DEFAULT_SCOPES: tuple[Scope, ...] = ("read", "write")
 class TeamCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
 
 
 class TeamPublic(BaseModel):
@@ -27,7 +29,7 @@ class TeamsPublic(BaseModel):
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="api key", min_length=1, max_length=200)
+    name: Name = "api key"
     scopes: list[Scope] = Field(default_factory=lambda: list(DEFAULT_SCOPES), min_length=1)
 
 

@@ -48,7 +48,9 @@ def validate_rows(
             locations.append(row.location)
     errors.extend(_conflicting_duplicates(examples, locations))
     counts = Counter(example.label for example in examples)
-    errors.extend(_class_errors(counts, examples, locations, has_rows=bool(rows)))
+    if not counts and not errors:
+        errors.append(RowError("file", "no examples found; add rows under the header"))
+    errors.extend(_class_errors(counts, examples, locations))
     if errors:
         raise DatasetRejected(sorted(errors, key=_file_order))
     return ValidatedDataset(
@@ -109,10 +111,10 @@ def _conflicting_duplicates(examples: list[LabeledExample], locations: list[str]
 
 
 def _class_errors(
-    counts: Counter[str], examples: list[LabeledExample], locations: list[str], has_rows: bool
+    counts: Counter[str], examples: list[LabeledExample], locations: list[str]
 ) -> list[RowError]:
     if not counts:
-        return [] if has_rows else [RowError("file", "no examples found")]
+        return []
     errors = []
     if len(counts) < 2:
         (only,) = counts

@@ -2,7 +2,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
-from app.core.ids import new_id
+from app.core.ids import is_well_formed, new_id
 from app.ml.data import LabeledExample
 from app.models import Dataset, DatasetExample, Job, JobStatus
 from app.services.dataset_validation import ValidatedDataset
@@ -35,6 +35,8 @@ def create(
 
 
 def get(session: Session, *, team_id: str, dataset_id: str) -> Dataset | None:
+    if not is_well_formed(dataset_id):
+        return None
     dataset = session.get(Dataset, dataset_id)
     return dataset if dataset is not None and dataset.team_id == team_id else None
 

@@ -1,12 +1,15 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.ids import is_well_formed
 from app.core.storage import ArtifactStore
 from app.models import Model
 from app.services.pagination import Page, paginate
 
 
 def get(session: Session, *, team_id: str, model_id: str) -> Model | None:
+    if not is_well_formed(model_id):
+        return None
     model = session.get(Model, model_id)
     return model if model is not None and model.team_id == team_id else None
 

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.ids import new_id
+from app.core.ids import is_well_formed, new_id
 from app.core.security import display_prefix, generate_api_key, hash_api_key
 from app.models import ApiKey, Team
 from app.models.base import utcnow
@@ -20,7 +20,7 @@ def create(session: Session, *, name: str) -> Team:
 
 
 def get(session: Session, *, team_id: str) -> Team | None:
-    return session.get(Team, team_id)
+    return session.get(Team, team_id) if is_well_formed(team_id) else None
 
 
 def get_by_name(session: Session, *, name: str) -> Team | None:
@@ -60,6 +60,8 @@ def get_keys(session: Session, *, team_id: str, limit: int, after: str | None) -
 
 
 def get_key(session: Session, *, team_id: str, key_id: str) -> ApiKey | None:
+    if not is_well_formed(key_id):
+        return None
     key = session.get(ApiKey, key_id)
     return key if key is not None and key.team_id == team_id else None
 

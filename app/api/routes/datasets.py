@@ -1,11 +1,17 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from app.api.dataset_uploads import UPLOAD_OPENAPI, DatasetUpload, read_dataset_upload
-from app.api.deps import DatasetDep, ReadKey, SessionDep, SettingsDep, WriteKey
+from app.api.deps import (
+    AfterQuery,
+    DatasetDep,
+    LimitQuery,
+    ReadKey,
+    SessionDep,
+    SettingsDep,
+    WriteKey,
+)
 from app.core.problems import Conflict
 from app.models import Dataset
 from app.schemas.common import PROBLEM_RESPONSES
@@ -54,8 +60,8 @@ def _store(session: Session, *, team_id: str, upload: DatasetUpload) -> Dataset:
 def list_datasets(
     session: SessionDep,
     key: ReadKey,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    after: Annotated[str | None, Query(max_length=40)] = None,
+    limit: LimitQuery = 20,
+    after: AfterQuery = None,
 ) -> DatasetsPublic:
     page = datasets.get_all(session, team_id=key.team_id, limit=limit, after=after)
     return DatasetsPublic(data=[to_public(d) for d in page.items], has_more=page.has_more)

@@ -1,9 +1,8 @@
 import logging
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
-from app.api.deps import JobDep, ReadKey, SessionDep, SettingsDep, WriteKey
+from app.api.deps import AfterQuery, JobDep, LimitQuery, ReadKey, SessionDep, SettingsDep, WriteKey
 from app.core.problems import Conflict
 from app.core.queue import publish_training
 from app.models import Job, JobStatus
@@ -60,8 +59,8 @@ def create_job(
 def list_jobs(
     session: SessionDep,
     key: ReadKey,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    after: Annotated[str | None, Query(max_length=40)] = None,
+    limit: LimitQuery = 20,
+    after: AfterQuery = None,
     status: JobStatus | None = None,
 ) -> JobsPublic:
     page = jobs.get_all(session, team_id=key.team_id, limit=limit, after=after, status=status)

@@ -1,8 +1,8 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from app.api.deps import (
+    AfterQuery,
+    LimitQuery,
     ModelCacheDep,
     ModelDep,
     ReadKey,
@@ -53,8 +53,8 @@ def prediction_public(prediction: Prediction) -> PredictionPublic:
 def list_models(
     session: SessionDep,
     key: ReadKey,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    after: Annotated[str | None, Query(max_length=40)] = None,
+    limit: LimitQuery = 20,
+    after: AfterQuery = None,
 ) -> ModelsPublic:
     page = models.get_all(session, team_id=key.team_id, limit=limit, after=after)
     return ModelsPublic(data=[to_public(m) for m in page.items], has_more=page.has_more)

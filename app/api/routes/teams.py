@@ -1,9 +1,7 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from sqlalchemy.exc import IntegrityError
 
-from app.api.deps import AdminDep, SessionDep
+from app.api.deps import AdminDep, AfterQuery, LimitQuery, SessionDep
 from app.core.problems import Conflict, NotFound
 from app.models import ApiKey, Team
 from app.schemas.common import PROBLEM_RESPONSES
@@ -52,8 +50,8 @@ def create_team(body: TeamCreate, session: SessionDep) -> TeamPublic:
 @router.get("", response_model=TeamsPublic)
 def list_teams(
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    after: Annotated[str | None, Query(max_length=40)] = None,
+    limit: LimitQuery = 20,
+    after: AfterQuery = None,
 ) -> TeamsPublic:
     page = teams.get_all(session, limit=limit, after=after)
     return TeamsPublic(data=[team_public(t) for t in page.items], has_more=page.has_more)
@@ -72,8 +70,8 @@ def create_key(team_id: str, body: ApiKeyCreate, session: SessionDep) -> ApiKeyC
 def list_keys(
     team_id: str,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    after: Annotated[str | None, Query(max_length=40)] = None,
+    limit: LimitQuery = 20,
+    after: AfterQuery = None,
 ) -> ApiKeysPublic:
     team = _team_or_404(session, team_id)
     page = teams.get_keys(session, team_id=team.id, limit=limit, after=after)
