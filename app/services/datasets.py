@@ -2,11 +2,11 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
-from app.core.ids import is_well_formed, new_id
+from app.core.ids import new_id
 from app.ml.data import LabeledExample
 from app.models import Dataset, DatasetExample, Job, JobStatus
 from app.services.dataset_validation import ValidatedDataset
-from app.services.pagination import Page, paginate
+from app.services.queries import Page, get_owned, paginate
 
 INSERT_CHUNK = 5_000
 
@@ -35,10 +35,7 @@ def create(
 
 
 def get(session: Session, *, team_id: str, dataset_id: str) -> Dataset | None:
-    if not is_well_formed(dataset_id):
-        return None
-    dataset = session.get(Dataset, dataset_id)
-    return dataset if dataset is not None and dataset.team_id == team_id else None
+    return get_owned(session, Dataset, team_id=team_id, id_=dataset_id)
 
 
 def get_all(session: Session, *, team_id: str, limit: int, after: str | None) -> Page[Dataset]:

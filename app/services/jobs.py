@@ -5,9 +5,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Update, func, select, update
 from sqlalchemy.orm import Session
 
-from app.core.ids import is_well_formed, new_id
+from app.core.ids import new_id
 from app.models import Job, JobStatus, Model
-from app.services.pagination import Page, paginate
+from app.services.queries import Page, get_owned, paginate
 
 
 def create(
@@ -42,10 +42,7 @@ def create(
 
 
 def get(session: Session, *, team_id: str, job_id: str) -> Job | None:
-    if not is_well_formed(job_id):
-        return None
-    job = session.get(Job, job_id)
-    return job if job is not None and job.team_id == team_id else None
+    return get_owned(session, Job, team_id=team_id, id_=job_id)
 
 
 def get_all(

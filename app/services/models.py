@@ -1,17 +1,13 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.ids import is_well_formed
 from app.core.storage import ArtifactStore
 from app.models import Model
-from app.services.pagination import Page, paginate
+from app.services.queries import Page, get_owned, paginate
 
 
 def get(session: Session, *, team_id: str, model_id: str) -> Model | None:
-    if not is_well_formed(model_id):
-        return None
-    model = session.get(Model, model_id)
-    return model if model is not None and model.team_id == team_id else None
+    return get_owned(session, Model, team_id=team_id, id_=model_id)
 
 
 def get_all(session: Session, *, team_id: str, limit: int, after: str | None) -> Page[Model]:

@@ -7,7 +7,7 @@ from app.core.ids import is_well_formed, new_id
 from app.core.security import display_prefix, generate_api_key, hash_api_key
 from app.models import ApiKey, Team
 from app.models.base import utcnow
-from app.services.pagination import Page, paginate
+from app.services.queries import Page, get_owned, paginate
 
 SCOPES = ("read", "write", "admin")
 
@@ -60,10 +60,7 @@ def get_keys(session: Session, *, team_id: str, limit: int, after: str | None) -
 
 
 def get_key(session: Session, *, team_id: str, key_id: str) -> ApiKey | None:
-    if not is_well_formed(key_id):
-        return None
-    key = session.get(ApiKey, key_id)
-    return key if key is not None and key.team_id == team_id else None
+    return get_owned(session, ApiKey, team_id=team_id, id_=key_id)
 
 
 def revoke_key(session: Session, *, key: ApiKey) -> None:

@@ -26,6 +26,24 @@ def job_row(session: Session, job_id: str) -> Job:
     return session.get_one(Job, job_id)
 
 
+def start_long_job(
+    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+) -> tuple[str, threading.Thread]:
+    """A job that would train for minutes, supervised in a thread, once it has made a step."""
+    job_id: str = create_job(
+        client,
+        team,
+        create_dataset(client, team),
+        hyperparameters={"epochs": 100, "batch_size": 1},
+    ).json()["id"]
+    supervisor = threading.Thread(
+        target=execute_job, args=(settings, job_id), kwargs={"worker": "w"}
+    )
+    supervisor.start()
+    wait_until(lambda: job_row(session, job_id).progress.get("step", 0) > 0)
+    return job_id, supervisor
+
+
 def test_claim_job_only_once(client: TestClient, team: TeamCredentials, session: Session) -> None:
     job_id = create_job(client, team, create_dataset(client, team)).json()["id"]
 
@@ -73,14 +91,7 @@ def test_writes_with_a_stale_lease_are_ignored(
 def test_killed_training_process_ends_job_failed(
     client: TestClient, team: TeamCredentials, settings: Settings, session: Session
 ) -> None:
-    job_id = create_job(
-        client, team, create_dataset(client, team), hyperparameters={"epochs": 100, "batch_size": 1}
-    ).json()["id"]
-    supervisor = threading.Thread(
-        target=execute_job, args=(settings, job_id), kwargs={"worker": "w"}
-    )
-    supervisor.start()
-    wait_until(lambda: job_row(session, job_id).progress.get("step", 0) > 0)
+    job_id, supervisor = start_long_job(client, team, settings, session)
 
     for child in multiprocessing.active_children():
         if child.name == f"adaptd-train-{job_id}":
@@ -98,14 +109,7 @@ def test_killed_training_process_ends_job_failed(
 def test_supervisor_stops_training_when_its_lease_is_taken(
     client: TestClient, team: TeamCredentials, settings: Settings, session: Session
 ) -> None:
-    job_id = create_job(
-        client, team, create_dataset(client, team), hyperparameters={"epochs": 100, "batch_size": 1}
-    ).json()["id"]
-    supervisor = threading.Thread(
-        target=execute_job, args=(settings, job_id), kwargs={"worker": "w"}
-    )
-    supervisor.start()
-    wait_until(lambda: job_row(session, job_id).progress.get("step", 0) > 0)
+    job_id, supervisor = start_long_job(client, team, settings, session)
 
     row = job_row(session, job_id)
     row.lease_token = "taken-by-another-attempt"

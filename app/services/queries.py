@@ -1,10 +1,19 @@
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from app.core.ids import is_well_formed
+
 T = TypeVar("T")
+
+
+class TeamOwned(Protocol):
+    team_id: str
+
+
+Owned = TypeVar("Owned", bound=TeamOwned)
 
 
 @dataclass(frozen=True)
@@ -26,3 +35,11 @@ def paginate(
         statement = statement.where(id_column < after)
     rows = list(session.scalars(statement.order_by(id_column.desc()).limit(limit + 1)))
     return Page(rows[:limit], len(rows) > limit)
+
+
+def get_owned(session: Session, model: type[Owned], *, team_id: str, id_: str) -> Owned | None:
+    """The row with this id if the team owns it; other teams' rows are as good as missing."""
+    if not is_well_formed(id_):
+        return None
+    row = session.get(model, id_)
+    return row if row is not None and row.team_id == team_id else None
