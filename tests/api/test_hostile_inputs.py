@@ -93,3 +93,19 @@ def test_malformed_page_cursor_is_422(client: TestClient, team: TeamCredentials)
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["location"] == "query parameter after"
+
+
+def test_streamed_body_over_the_cap_is_413_before_parsing(
+    client: TestClient, team: TeamCredentials
+) -> None:
+    chunks = (b'{"examples": [' + b" " * (1 << 20) for _ in range(60))
+
+    response = client.post(
+        "/v1/datasets",
+        headers={**team.headers, "Content-Type": "application/json"},
+        content=chunks,
+    )
+
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert client.get("/v1/datasets", headers=team.headers).json()["data"] == []
