@@ -1,9 +1,9 @@
 """Training throughput: the job's training loop against a plain PyTorch loop, same run.
 
-Both fine-tune all-MiniLM-L6-v2 with a fresh head on the same CLINC150 rows, batch size and
-max_length, on the same device; the plain loop is the minimum (tokenize, forward, backward,
-AdamW step). The job loop adds the warm-up schedule, gradient clipping, mixed precision on
-CUDA and progress callbacks.
+Both fine-tune all-MiniLM-L6-v2 with a fresh head on the same CLINC150 rows, in the same
+shuffled order, with the same batch size and max_length, on the same device. The plain loop is
+the minimum (tokenize, forward, backward, AdamW step); the job loop adds the warm-up schedule,
+gradient clipping, mixed precision on CUDA and progress callbacks.
 
     python -m benchmarks.training_speed --rows 2048 --batch-size 32
 """
@@ -30,9 +30,10 @@ def plain_loop(
     tokenizer = load_tokenizer(path)
     model = load_classifier(path, labels).to(plan.device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
+    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(42)).tolist()
     started = time.perf_counter()
     for start in range(0, len(rows), batch_size):
-        batch = rows[start : start + batch_size]
+        batch = [rows[i] for i in order[start : start + batch_size]]
         inputs = tokenizer(
             [r.text for r in batch],
             padding=True,
