@@ -20,7 +20,11 @@ POSTGRES_SERVER_URL = os.environ.get(
     "ADAPTD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 ADMIN_TOKEN = "test-admin-token"
-CLINC150 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "clinc150"
+CLINC150 = Path(
+    os.environ.get(
+        "ADAPTD_CLINC150", Path(__file__).resolve().parents[2] / "shared" / "datasets" / "clinc150"
+    )
+)
 
 
 @pytest.fixture(scope="session")
