@@ -2,7 +2,7 @@ from celery import Celery
 
 from app.core.config import Settings
 from app.core.queue import TRAINING_QUEUE, create_celery, publish_training
-from workers.reaper import start_reaper_thread
+from workers.maintenance import start_maintenance_thread
 from workers.tasks import register_tasks
 
 
@@ -15,7 +15,7 @@ def build_worker_app(settings: Settings) -> Celery:
 def run_worker(settings: Settings, *, queues: str = TRAINING_QUEUE, loglevel: str = "INFO") -> None:
     """One solo-pool process per GPU: the task itself spawns and supervises the training process."""
     celery = build_worker_app(settings)
-    start_reaper_thread(settings, publish=lambda job_id: publish_training(celery, job_id))
+    start_maintenance_thread(settings, send=lambda job_id: publish_training(celery, job_id))
     celery.worker_main(
         argv=[
             "worker",

@@ -8,7 +8,8 @@ import time
 
 from app.core.config import Settings
 from app.core.db import new_session
-from app.services import jobs
+from app.services import leases
+from app.services.leases import Lease
 from app.services.training import train_job
 
 logger = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ PARENT_CHECK_SECONDS = 1.0
 def execute_job(settings: Settings, job_id: str, *, worker: str) -> bool:
     """Claim, train in a spawned process, heartbeat while it runs. False: not ours to run."""
     with new_session(settings) as session:
-        lease_token = jobs.claim(session, job_id=job_id, worker=worker)
+        lease_token = leases.claim(session, job_id=job_id, worker=worker)
         if lease_token is None:
             logger.info("job %s is not queued; another worker has it or it ended", job_id)
             return False
@@ -31,21 +32,15 @@ def execute_job(settings: Settings, job_id: str, *, worker: str) -> bool:
         process.start()
         while process.exitcode is None:
             process.join(settings.heartbeat_seconds)
-            if process.exitcode is None and not jobs.heartbeat(
-                session, job_id=job_id, lease_token=lease_token
-            ):
-                logger.warning("job %s: lease lost; stopping its training process", job_id)
+            if process.exitcode is not None:
+                break
+            lease = leases.heartbeat(session, job_id=job_id, lease_token=lease_token)
+            if lease is not Lease.held:
+                logger.warning("job %s: %s; stopping its training process", job_id, lease.value)
                 _stop(process)
-                return True
-        if jobs.fail(
-            session,
-            job_id=job_id,
-            lease_token=lease_token,
-            code="training_process_crashed",
-            message=f"the training process ended with exit code {process.exitcode} "
-            "before finishing the job (killed, out of memory, or crashed)",
-        ):
-            logger.error("job %s: training process exited with %s", job_id, process.exitcode)
+        leases.end_abandoned(
+            session, job_id=job_id, lease_token=lease_token, exit_code=process.exitcode
+        )
         return True
 
 

@@ -7,9 +7,9 @@ import time
 
 from app.core.config import Settings
 from app.core.db import new_session
-from app.services import jobs
+from app.services import leases
 from workers.execution import execute_job
-from workers.reaper import reap
+from workers.maintenance import reap
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def run_forever(settings: Settings, parent: int | None = None) -> None:
 
 def run_next(settings: Settings, *, worker: str) -> bool:
     with new_session(settings) as session:
-        job_id = jobs.next_queued_id(session)
+        job_id = leases.next_queued_id(session)
     if job_id is None:
         return False
     execute_job(settings, job_id, worker=worker)

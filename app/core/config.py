@@ -48,6 +48,8 @@ class Settings(BaseSettings):
 
     heartbeat_seconds: float = Field(default=10.0, gt=0)
     lease_seconds: float = Field(default=60.0, gt=0)
+    maintenance_seconds: float = Field(default=5.0, gt=0)
+    republish_after_seconds: float = Field(default=600.0, gt=0)
     runner_poll_seconds: float = Field(default=1.0, gt=0)
     training_visibility_timeout_seconds: int = Field(default=48 * 3600, ge=60)
     model_cache_size: int = Field(default=8, ge=1)

@@ -58,5 +58,7 @@ class Job(TimestampMixin, Base):
         ForeignKey("model.id", ondelete="SET NULL", use_alter=True), default=None
     )
 
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -76,6 +76,7 @@ class JobPublic(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    cancel_requested_at: datetime | None
 
 
 class JobsPublic(BaseModel):

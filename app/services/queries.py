@@ -1,7 +1,8 @@
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, func
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.core.ids import is_well_formed
@@ -43,3 +44,10 @@ def get_owned(session: Session, model: type[Owned], *, team_id: str, id_: str) -
         return None
     row = session.get(model, id_)
     return row if row is not None and row.team_id == team_id else None
+
+
+def database_seconds_ago(session: Session, seconds: float) -> ColumnElement[Any]:
+    """A moment by the database's clock, the one heartbeats and publications are stamped with."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.datetime("now", f"-{seconds:.3f} seconds")
+    return func.now() - timedelta(seconds=seconds)

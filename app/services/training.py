@@ -18,7 +18,7 @@ from app.ml.device import plan_device
 from app.ml.loading import BaseModelError
 from app.ml.trainer import FullFineTuner, TrainingProgress
 from app.models import Job, Model
-from app.services import datasets, jobs
+from app.services import datasets, leases
 
 PROGRESS_WRITE_SECONDS = 1.0
 
@@ -59,7 +59,7 @@ class ProgressReporter:
         epoch_ended = progress.step * progress.epochs % progress.total_steps == 0
         if epoch_ended or now - self.last_write >= PROGRESS_WRITE_SECONDS:
             self.last_write = now
-            if not jobs.record_progress(
+            if not leases.record_progress(
                 self.session, job_id=self.job_id, lease_token=self.lease_token, progress=self.latest
             ):
                 raise LeaseLost(self.job_id)
@@ -75,7 +75,7 @@ def train_job(settings: Settings, job_id: str, lease_token: str) -> None:
         except Exception as error:
             session.rollback()
             code, message = _describe_failure(error)
-            jobs.fail(session, job_id=job_id, lease_token=lease_token, code=code, message=message)
+            leases.fail(session, job_id=job_id, lease_token=lease_token, code=code, message=message)
 
 
 def _train(session: Session, settings: Settings, job_id: str, lease_token: str) -> None:
@@ -84,7 +84,7 @@ def _train(session: Session, settings: Settings, job_id: str, lease_token: str) 
         raise LeaseLost(job_id)
     plan = _plan(session, settings, job)
     device = plan_device(settings.device)
-    if not jobs.record_device(
+    if not leases.record_device(
         session, job_id=job_id, lease_token=lease_token, device=device.description
     ):
         raise LeaseLost(job_id)
@@ -116,7 +116,7 @@ def _train(session: Session, settings: Settings, job_id: str, lease_token: str) 
         artifact_key=model_id,
         size_bytes=size_of(store.path(model_id)),
     )
-    if not jobs.succeed(
+    if not leases.succeed(
         session, job_id=job_id, lease_token=lease_token, model=model, progress=reporter.latest
     ):
         store.delete(model_id)

@@ -72,3 +72,27 @@ def test_celery_worker_trains_published_job_to_a_served_model(
         assert jobs.get(session, team_id=team.team_id, job_id=job["id"]).worker.startswith(
             "celery@"
         )  # type: ignore[union-attr]
+
+
+def test_job_committed_but_never_published_is_dispatched_by_a_worker(
+    postgres_settings: Settings, broker: str, tmp_path: Path
+) -> None:
+    settings = postgres_settings.model_copy(update={"broker_url": broker})
+    log = tmp_path / "worker.log"
+    with TestClient(create_app(settings.model_copy(update={"broker_url": None}))) as client:
+        with new_session(settings) as session:
+            team = make_team(session, "acme")
+        job = create_job(client, team, create_dataset(client, team)).json()
+        env = {**worker_env(settings), "ADAPTD_MAINTENANCE_SECONDS": "0.5"}
+
+        with adaptd_process(["worker"], env, log):
+
+            def finished() -> bool:
+                body = client.get(f"/v1/jobs/{job['id']}", headers=team.headers).json()
+                return body["status"] in ("succeeded", "failed")
+
+            wait_for(finished, 180, "the worker to dispatch and finish the job", log)
+        done = client.get(f"/v1/jobs/{job['id']}", headers=team.headers).json()
+
+    assert done["status"] == "succeeded", done
+    assert done["attempt"] == 1

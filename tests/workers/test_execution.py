@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.models import Job, JobStatus
-from app.services import jobs
+from app.services import leases
 from tests.factories import TeamCredentials, create_dataset, create_job
 from workers.execution import execute_job
 
@@ -47,8 +47,8 @@ def start_long_job(
 def test_claim_job_only_once(client: TestClient, team: TeamCredentials, session: Session) -> None:
     job_id = create_job(client, team, create_dataset(client, team)).json()["id"]
 
-    first = jobs.claim(session, job_id=job_id, worker="a")
-    second = jobs.claim(session, job_id=job_id, worker="b")
+    first = leases.claim(session, job_id=job_id, worker="a")
+    second = leases.claim(session, job_id=job_id, worker="b")
 
     row = job_row(session, job_id)
     assert first is not None
@@ -77,11 +77,13 @@ def test_writes_with_a_stale_lease_are_ignored(
     client: TestClient, team: TeamCredentials, session: Session
 ) -> None:
     job_id = create_job(client, team, create_dataset(client, team)).json()["id"]
-    token = jobs.claim(session, job_id=job_id, worker="a")
+    token = leases.claim(session, job_id=job_id, worker="a")
     assert token is not None
 
-    wrote = jobs.record_progress(session, job_id=job_id, lease_token="stale", progress={"step": 9})
-    failed = jobs.fail(session, job_id=job_id, lease_token="stale", code="x", message="y")
+    wrote = leases.record_progress(
+        session, job_id=job_id, lease_token="stale", progress={"step": 9}
+    )
+    failed = leases.fail(session, job_id=job_id, lease_token="stale", code="x", message="y")
 
     row = job_row(session, job_id)
     assert (wrote, failed) == (False, False)
@@ -124,3 +126,47 @@ def test_supervisor_stops_training_when_its_lease_is_taken(
         "taken-by-another-attempt",
         None,
     )
+
+
+def test_cancel_queued_job_ends_it_at_once(
+    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+) -> None:
+    job_id = create_job(client, team, create_dataset(client, team)).json()["id"]
+
+    response = client.post(f"/v1/jobs/{job_id}/cancel", headers=team.headers)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert response.json()["cancel_requested_at"] is not None
+    assert execute_job(settings, job_id, worker="late") is False
+    assert job_row(session, job_id).attempt == 0
+
+
+def test_cancel_running_job_stops_training_and_ends_cancelled(
+    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+) -> None:
+    job_id, supervisor = start_long_job(client, team, settings, session)
+
+    response = client.post(f"/v1/jobs/{job_id}/cancel", headers=team.headers)
+    supervisor.join(30)
+
+    row = job_row(session, job_id)
+    assert response.status_code == 200
+    assert response.json()["status"] == "running"
+    assert response.json()["cancel_requested_at"] is not None
+    assert not supervisor.is_alive()
+    assert not [c for c in multiprocessing.active_children() if c.name.endswith(job_id)]
+    assert (row.status, row.model_id, row.error_code) == (JobStatus.cancelled, None, None)
+    assert row.progress["step"] < row.progress["total_steps"]
+
+
+def test_cancel_finished_job_is_409(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    job_id = create_job(client, team, create_dataset(client, team)).json()["id"]
+    execute_job(settings, job_id, worker="w")
+
+    response = client.post(f"/v1/jobs/{job_id}/cancel", headers=team.headers)
+
+    assert response.status_code == 409
+    assert "already ended succeeded" in response.json()["detail"]

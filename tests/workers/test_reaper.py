@@ -6,16 +6,16 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.models import Job, JobStatus
 from app.models.base import utcnow
-from app.services import jobs
+from app.services import leases
 from tests.factories import TeamCredentials, create_dataset, create_job, run_queued_jobs
-from workers.reaper import reap
+from workers.maintenance import reap
 
 
 def running_job(
     client: TestClient, team: TeamCredentials, session: Session, silent_for: timedelta, attempt: int
 ) -> str:
     job_id: str = create_job(client, team, create_dataset(client, team)).json()["id"]
-    jobs.claim(session, job_id=job_id, worker="vanished")
+    leases.claim(session, job_id=job_id, worker="vanished")
     row = session.get_one(Job, job_id)
     row.heartbeat_at = utcnow() - silent_for
     row.attempt = attempt
@@ -28,14 +28,12 @@ def test_reaper_requeues_job_whose_worker_stopped_heartbeating(
 ) -> None:
     stale = running_job(client, team, session, timedelta(hours=1), attempt=1)
     healthy = running_job(client, team, session, timedelta(seconds=0), attempt=1)
-    published: list[str] = []
-
-    requeued = reap(settings, publish=published.append)
+    requeued = reap(settings)
 
     session.expire_all()
-    assert requeued == published == [stale]
-    assert session.get_one(Job, stale).status == JobStatus.queued
-    assert session.get_one(Job, stale).lease_token is None
+    row = session.get_one(Job, stale)
+    assert requeued == [stale]
+    assert (row.status, row.lease_token, row.published_at) == (JobStatus.queued, None, None)
     assert session.get_one(Job, healthy).status == JobStatus.running
 
 
@@ -62,3 +60,15 @@ def test_requeued_job_runs_again_to_success(
     session.expire_all()
     row = session.get_one(Job, job_id)
     assert (row.status, row.attempt) == (JobStatus.succeeded, 2)
+
+
+def test_reaper_cancels_job_whose_cancel_was_requested(
+    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+) -> None:
+    job_id = running_job(client, team, session, timedelta(hours=1), attempt=1)
+    client.post(f"/v1/jobs/{job_id}/cancel", headers=team.headers)
+
+    assert reap(settings) == []
+
+    session.expire_all()
+    assert session.get_one(Job, job_id).status == JobStatus.cancelled

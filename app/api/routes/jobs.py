@@ -1,4 +1,4 @@
-import logging
+from functools import partial
 
 from fastapi import APIRouter, Request, Response
 
@@ -8,9 +8,8 @@ from app.core.queue import publish_training
 from app.models import Job, JobStatus
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.job import JobCreate, JobError, JobProgress, JobPublic, JobsPublic
-from app.services import job_requests, jobs
+from app.services import dispatch, job_requests, jobs
 
-logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=PROBLEM_RESPONSES)
 
 
@@ -37,6 +36,7 @@ def to_public(job: Job) -> JobPublic:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
+        cancel_requested_at=job.cancel_requested_at,
     )
 
 
@@ -48,10 +48,7 @@ def create_job(
     job = job_requests.submit(session, team_id=key.team_id, request=body, settings=settings)
     celery = request.app.state.celery
     if celery is not None:
-        try:
-            publish_training(celery, job.id)
-        except Exception:
-            logger.exception("job %s is queued but could not be published to the broker", job.id)
+        dispatch.publish(session, job_ids=[job.id], send=partial(publish_training, celery))
     return to_public(job)
 
 
@@ -70,6 +67,14 @@ def list_jobs(
 @router.get("/{job_id}", response_model=JobPublic)
 def get_job(job: JobDep) -> JobPublic:
     return to_public(job)
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic)
+def cancel_job(job: JobDep, session: SessionDep, _key: WriteKey) -> JobPublic:
+    """Cancel a job: a queued one at once, a running one within a heartbeat interval."""
+    if job.status.is_terminal:
+        raise Conflict(f"job {job.id} already ended {job.status.value}; nothing to cancel")
+    return to_public(jobs.request_cancel(session, job=job))
 
 
 @router.delete("/{job_id}", status_code=204)

@@ -1,0 +1,189 @@
+"""A job's life under its lease: claim, heartbeat, progress, and how it ends.
+
+Every write after the claim is conditional on the lease token and the `running` status, so a
+worker that was paused or partitioned cannot overwrite a newer attempt. Writes that move the
+work forward also require that nobody asked to cancel it.
+"""
+
+import enum
+import secrets
+from typing import Any
+
+from sqlalchemy import Update, func, select, update
+from sqlalchemy.orm import Session
+
+from app.models import Job, JobStatus, Model
+from app.services.queries import database_seconds_ago
+
+
+class Lease(enum.Enum):
+    held = "held"
+    cancel_requested = "cancel_requested"
+    lost = "lost"
+
+
+def next_queued_id(session: Session) -> str | None:
+    statement = select(Job.id).where(Job.status == JobStatus.queued).order_by(Job.id).limit(1)
+    return session.scalar(statement)
+
+
+def claim(session: Session, *, job_id: str, worker: str) -> str | None:
+    """Take a queued job with one conditional update; None means another worker has it."""
+    token = secrets.token_hex(16)
+    claimed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.queued)
+        .values(
+            status=JobStatus.running,
+            attempt=Job.attempt + 1,
+            lease_token=token,
+            heartbeat_at=func.now(),
+            started_at=func.now(),
+            worker=worker,
+        )
+    )
+    session.commit()
+    return token if _rowcount(claimed) == 1 else None
+
+
+def heartbeat(session: Session, *, job_id: str, lease_token: str) -> Lease:
+    statement = (
+        _leased(job_id, lease_token)
+        .values(heartbeat_at=func.now())
+        .returning(Job.cancel_requested_at)
+    )
+    row = session.execute(statement).first()
+    session.commit()
+    if row is None:
+        return Lease.lost
+    return Lease.held if row.cancel_requested_at is None else Lease.cancel_requested
+
+
+def record_progress(
+    session: Session, *, job_id: str, lease_token: str, progress: dict[str, Any]
+) -> bool:
+    statement = _working(job_id, lease_token).values(progress=progress, heartbeat_at=func.now())
+    return _write(session, statement)
+
+
+def record_device(session: Session, *, job_id: str, lease_token: str, device: str) -> bool:
+    return _write(session, _working(job_id, lease_token).values(device=device))
+
+
+def fail(session: Session, *, job_id: str, lease_token: str, code: str, message: str) -> bool:
+    statement = _working(job_id, lease_token).values(
+        status=JobStatus.failed,
+        error_code=code,
+        error_message=message[:4000],
+        finished_at=func.now(),
+        lease_token=None,
+    )
+    return _write(session, statement)
+
+
+def succeed(
+    session: Session,
+    *,
+    job_id: str,
+    lease_token: str,
+    model: Model,
+    progress: dict[str, Any],
+) -> bool:
+    """Publish the model and finish the job in one transaction, only while the lease is ours."""
+    session.add(model)
+    session.flush()
+    finished = session.execute(
+        _working(job_id, lease_token).values(
+            status=JobStatus.succeeded,
+            metrics=model.metrics,
+            model_id=model.id,
+            progress=progress,
+            finished_at=func.now(),
+            lease_token=None,
+        )
+    )
+    if _rowcount(finished) != 1:
+        session.rollback()
+        return False
+    session.commit()
+    return True
+
+
+def end_abandoned(
+    session: Session, *, job_id: str, lease_token: str, exit_code: int | None
+) -> None:
+    """After the training process is gone: `cancelled` if that was asked for, else `failed`
+    unless the process already recorded how the job ended."""
+    cancelled = _leased(job_id, lease_token).where(Job.cancel_requested_at.is_not(None))
+    if _write(session, cancelled.values(**_cancelled())):
+        return
+    fail(
+        session,
+        job_id=job_id,
+        lease_token=lease_token,
+        code="training_process_crashed",
+        message=f"the training process ended with exit code {exit_code} before finishing "
+        "the job (killed, out of memory, or crashed)",
+    )
+
+
+def requeue_expired(session: Session, *, lease_seconds: float) -> list[str]:
+    """Jobs whose worker stopped heartbeating go back to `queued` (to be published again),
+    `cancelled` if that was asked for, or `failed` after the last attempt."""
+    expired = (
+        Job.status == JobStatus.running,
+        Job.heartbeat_at < database_seconds_ago(session, lease_seconds),
+    )
+    session.execute(
+        update(Job).where(*expired, Job.cancel_requested_at.is_not(None)).values(**_cancelled())
+    )
+    session.execute(
+        update(Job)
+        .where(*expired, Job.attempt >= Job.max_attempts)
+        .values(
+            status=JobStatus.failed,
+            error_code="lease_expired",
+            error_message="the worker stopped heartbeating on the last allowed attempt",
+            finished_at=func.now(),
+            lease_token=None,
+        )
+    )
+    requeued = list(session.scalars(select(Job.id).where(*expired)))
+    if requeued:
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(requeued), *expired)
+            .values(
+                status=JobStatus.queued,
+                lease_token=None,
+                worker=None,
+                heartbeat_at=None,
+                published_at=None,
+            )
+        )
+    session.commit()
+    return requeued
+
+
+def _cancelled() -> dict[str, Any]:
+    return {"status": JobStatus.cancelled, "finished_at": func.now(), "lease_token": None}
+
+
+def _leased(job_id: str, lease_token: str) -> Update:
+    return update(Job).where(
+        Job.id == job_id, Job.lease_token == lease_token, Job.status == JobStatus.running
+    )
+
+
+def _working(job_id: str, lease_token: str) -> Update:
+    return _leased(job_id, lease_token).where(Job.cancel_requested_at.is_(None))
+
+
+def _write(session: Session, statement: Update) -> bool:
+    written = _rowcount(session.execute(statement)) == 1
+    session.commit()
+    return written
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
