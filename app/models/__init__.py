@@ -1,5 +1,6 @@
 from app.models.base import Base
 from app.models.dataset import Dataset, DatasetExample
+from app.models.idempotency import IdempotencyRecord
 from app.models.job import TERMINAL_STATUSES, Job, JobStatus
 from app.models.model import Model
 from app.models.team import ApiKey, Team
@@ -10,6 +11,7 @@ __all__ = [
     "Base",
     "Dataset",
     "DatasetExample",
+    "IdempotencyRecord",
     "Job",
     "JobStatus",
     "Model",

@@ -1,5 +1,6 @@
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from app.api.dataset_uploads import UPLOAD_OPENAPI, DatasetUpload, read_dataset_upload
@@ -12,11 +13,13 @@ from app.api.deps import (
     SettingsDep,
     WriteKey,
 )
+from app.api.idempotency import IdempotencyKey, run_once
 from app.core.problems import Conflict
 from app.models import Dataset
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.dataset import DatasetPublic, DatasetsPublic
 from app.services import datasets
+from app.services.idempotency import fingerprint
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES)
 
@@ -35,13 +38,25 @@ def to_public(dataset: Dataset) -> DatasetPublic:
 
 @router.post("", status_code=201, response_model=DatasetPublic, openapi_extra=UPLOAD_OPENAPI)
 async def create_dataset(
-    request: Request, session: SessionDep, settings: SettingsDep, key: WriteKey
-) -> DatasetPublic:
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    key: WriteKey,
+    idempotency_key: IdempotencyKey = None,
+) -> DatasetPublic | JSONResponse:
     """Upload labeled examples as a CSV or JSONL file, or as a JSON list; all rows are checked
     before anything is stored."""
     upload = await read_dataset_upload(request, settings)
-    dataset = await run_in_threadpool(_store, session, team_id=key.team_id, upload=upload)
-    return to_public(dataset)
+    return await run_in_threadpool(
+        run_once,
+        session,
+        key=idempotency_key,
+        team_id=key.team_id,
+        scope="POST /v1/datasets",
+        request_fingerprint=fingerprint(upload.name, upload.source_format, upload.data.examples),
+        status_code=201,
+        work=lambda: to_public(_store(session, team_id=key.team_id, upload=upload)),
+    )
 
 
 def _store(session: Session, *, team_id: str, upload: DatasetUpload) -> Dataset:

@@ -1,14 +1,17 @@
 from functools import partial
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from app.api.deps import AfterQuery, JobDep, LimitQuery, ReadKey, SessionDep, SettingsDep, WriteKey
+from app.api.idempotency import IdempotencyKey, run_once
 from app.core.problems import Conflict
 from app.core.queue import publish_training
 from app.models import Job, JobStatus
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.job import JobCreate, JobError, JobProgress, JobPublic, JobsPublic
 from app.services import dispatch, job_requests, jobs
+from app.services.idempotency import fingerprint
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=PROBLEM_RESPONSES)
 
@@ -42,14 +45,31 @@ def to_public(job: Job) -> JobPublic:
 
 @router.post("", status_code=202, response_model=JobPublic)
 def create_job(
-    body: JobCreate, request: Request, session: SessionDep, settings: SettingsDep, key: WriteKey
-) -> JobPublic:
+    body: JobCreate,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    key: WriteKey,
+    idempotency_key: IdempotencyKey = None,
+) -> JobPublic | JSONResponse:
     """Queue a fine-tuning job; poll GET /v1/jobs/{id} until it succeeds or fails."""
-    job = job_requests.submit(session, team_id=key.team_id, request=body, settings=settings)
-    celery = request.app.state.celery
-    if celery is not None:
-        dispatch.publish(session, job_ids=[job.id], send=partial(publish_training, celery))
-    return to_public(job)
+
+    def submit() -> JobPublic:
+        job = job_requests.submit(session, team_id=key.team_id, request=body, settings=settings)
+        celery = request.app.state.celery
+        if celery is not None:
+            dispatch.publish(session, job_ids=[job.id], send=partial(publish_training, celery))
+        return to_public(job)
+
+    return run_once(
+        session,
+        key=idempotency_key,
+        team_id=key.team_id,
+        scope="POST /v1/jobs",
+        request_fingerprint=fingerprint(body.model_dump(mode="json")),
+        status_code=202,
+        work=submit,
+    )
 
 
 @router.get("", response_model=JobsPublic)

@@ -1,0 +1,55 @@
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Header
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from app.services import idempotency
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Repeat a POST safely: a repeat with the same body gets the first answer.",
+    ),
+]
+Result = TypeVar("Result", bound=BaseModel)
+
+
+def run_once(
+    session: Session,
+    *,
+    key: str | None,
+    team_id: str,
+    scope: str,
+    request_fingerprint: str,
+    status_code: int,
+    work: Callable[[], Result],
+) -> Result | JSONResponse:
+    """Do `work` once per Idempotency-Key; repeats are answered with the stored first answer."""
+    if key is None:
+        return work()
+    replay = idempotency.begin(
+        session, team_id=team_id, key=key, scope=scope, request_fingerprint=request_fingerprint
+    )
+    if replay is not None:
+        return JSONResponse(
+            replay.body, replay.status_code, headers={"Idempotent-Replayed": "true"}
+        )
+    try:
+        result = work()
+    except BaseException:
+        idempotency.abandon(session, team_id=team_id, key=key)
+        raise
+    idempotency.complete(
+        session,
+        team_id=team_id,
+        key=key,
+        status_code=status_code,
+        body=result.model_dump(mode="json"),
+    )
+    return result

@@ -1,0 +1,110 @@
+from concurrent.futures import ThreadPoolExecutor
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.schemas.job import JobCreate
+from app.services import idempotency
+from tests.factories import TeamCredentials, create_dataset, csv_bytes, example_rows, upload_csv
+
+
+def post_job(client: TestClient, team: TeamCredentials, key: str, dataset_id: str) -> object:
+    return client.post(
+        "/v1/jobs",
+        headers={**team.headers, "Idempotency-Key": key},
+        json={"dataset_id": dataset_id, "metadata": {"run": 1}},
+    )
+
+
+def test_repeated_job_post_with_same_key_returns_first_answer(
+    client: TestClient, team: TeamCredentials
+) -> None:
+    dataset_id = create_dataset(client, team)
+
+    first = post_job(client, team, "retry-1", dataset_id)
+    repeat = post_job(client, team, "retry-1", dataset_id)
+
+    assert first.status_code == repeat.status_code == 202  # type: ignore[attr-defined]
+    assert repeat.json() == first.json()  # type: ignore[attr-defined]
+    assert repeat.headers["Idempotent-Replayed"] == "true"  # type: ignore[attr-defined]
+    assert len(client.get("/v1/jobs", headers=team.headers).json()["data"]) == 1
+
+
+def test_same_key_with_a_different_body_is_422(client: TestClient, team: TeamCredentials) -> None:
+    dataset_id = create_dataset(client, team)
+    post_job(client, team, "retry-2", dataset_id)
+
+    response = client.post(
+        "/v1/jobs",
+        headers={**team.headers, "Idempotency-Key": "retry-2"},
+        json={"dataset_id": dataset_id, "metadata": {"run": 2}},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["location"] == "header Idempotency-Key"
+    assert len(client.get("/v1/jobs", headers=team.headers).json()["data"]) == 1
+
+
+def test_repeated_csv_upload_with_same_key_stores_one_dataset(
+    client: TestClient, team: TeamCredentials
+) -> None:
+    content = csv_bytes(example_rows())
+    headers = {**team.headers, "Idempotency-Key": "upload-1"}
+
+    answers = [
+        client.post("/v1/datasets", headers=headers, files={"file": ("a.csv", content, "text/csv")})
+        for _ in range(2)
+    ]
+
+    assert [a.status_code for a in answers] == [201, 201]
+    assert answers[0].json()["id"] == answers[1].json()["id"]
+    assert len(client.get("/v1/datasets", headers=team.headers).json()["data"]) == 1
+
+
+def test_key_in_progress_answers_409(
+    client: TestClient, team: TeamCredentials, session: Session
+) -> None:
+    dataset_id = create_dataset(client, team)
+    body = {"dataset_id": dataset_id, "metadata": {"run": 1}}
+    request_fingerprint = idempotency.fingerprint(
+        JobCreate.model_validate(body).model_dump(mode="json")
+    )
+    idempotency.begin(
+        session,
+        team_id=team.team_id,
+        key="slow",
+        scope="POST /v1/jobs",
+        request_fingerprint=request_fingerprint,
+    )
+
+    response = client.post(
+        "/v1/jobs", headers={**team.headers, "Idempotency-Key": "slow"}, json=body
+    )
+
+    assert response.status_code == 409
+    assert "still in progress" in response.json()["detail"]
+
+
+def test_concurrent_repeats_create_one_job(client: TestClient, team: TeamCredentials) -> None:
+    dataset_id = create_dataset(client, team)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: post_job(client, team, "race", dataset_id), range(4)))
+
+    statuses = sorted(a.status_code for a in answers)  # type: ignore[attr-defined]
+    assert set(statuses) <= {202, 409}
+    assert 202 in statuses
+    assert len(client.get("/v1/jobs", headers=team.headers).json()["data"]) == 1
+
+
+def test_failed_request_frees_its_key(client: TestClient, team: TeamCredentials) -> None:
+    headers = {**team.headers, "Idempotency-Key": "fix-and-retry"}
+    bad = upload_csv(client, team, b"text,label\nhello,a\n")
+    missing = client.post("/v1/jobs", headers=headers, json={"dataset_id": "ds_missing"})
+    dataset_id = create_dataset(client, team)
+
+    retried = client.post("/v1/jobs", headers=headers, json={"dataset_id": dataset_id})
+
+    assert bad.status_code == 422
+    assert missing.status_code == 422
+    assert retried.status_code == 202
