@@ -1,6 +1,7 @@
 """Reads a dataset upload (multipart file or JSON examples) into a validated dataset."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -36,6 +37,25 @@ async def read_dataset_upload(request: Request, settings: Settings) -> DatasetUp
 
 
 FORM_FIELDS = ("name", "text_column", "label_column")
+
+
+def inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON schema without `$defs`, for places in the OpenAPI document that cannot hold them."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 UPLOAD_OPENAPI = {
     "requestBody": {
         "required": True,
@@ -52,7 +72,7 @@ UPLOAD_OPENAPI = {
                     },
                 }
             },
-            "application/json": {"schema": DatasetCreate.model_json_schema()},
+            "application/json": {"schema": inline_definitions(DatasetCreate.model_json_schema())},
         },
     }
 }

@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from app.core.problems import HttpProblem, InvalidDataset, Problem, ValidationFailed
 from app.services.dataset_files import RowError, UnreadableFile
@@ -58,6 +59,16 @@ def _dataset_problem(errors: list[RowError]) -> InvalidDataset:
     )
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method any route offers for this path; Starlette names only the first route's."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     max_errors = app.state.settings.max_reported_errors
 
@@ -79,11 +90,12 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, UnreadableFile)
         return problem_response(_dataset_problem([RowError(exc.location, str(exc))]), max_errors)
 
-    async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
-        return problem_response(
-            HttpProblem(exc.status_code, str(exc.detail), dict(exc.headers or {}))
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(HttpProblem(exc.status_code, str(exc.detail), headers))
 
     async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", exc_info=exc)

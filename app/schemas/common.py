@@ -24,5 +24,5 @@ class ProblemDetail(BaseModel):
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ProblemDetail, "content": {"application/problem+json": {}}}
-    for status in (401, 403, 404, 409, 413, 422)
+    for status in (400, 401, 403, 404, 409, 413, 415, 422)
 }

@@ -29,10 +29,10 @@ class JobCreate(BaseModel):
 
     dataset_id: str = Field(min_length=1, max_length=40)
     strategy: Literal["full"] = "full"
-    base_model: str | None = Field(default=None, max_length=200)
+    base_model: str | None = Field(default=None, min_length=1, max_length=200)
     hyperparameters: FullHyperparameters = Field(default_factory=FullHyperparameters)
     validation_split: float | None = Field(default=None, gt=0, le=0.5)
-    validation_dataset_id: str | None = Field(default=None, max_length=40)
+    validation_dataset_id: str | None = Field(default=None, min_length=1, max_length=40)
     metadata: dict[str, MetadataValue] = Field(default_factory=dict, max_length=50)
 
     @model_validator(mode="after")

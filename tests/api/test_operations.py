@@ -27,3 +27,11 @@ def test_openapi_documents_every_core_route(client: TestClient) -> None:
     assert "post" in paths["/v1/jobs"]
     assert "post" in paths["/v1/models/{model_id}/predict"]
     assert {"get", "delete"} <= set(paths["/v1/jobs/{job_id}"])
+
+
+def test_wrong_method_lists_every_allowed_method(client: TestClient) -> None:
+    response = client.put("/v1/jobs/job_x")
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET"
+    assert response.headers["content-type"] == "application/problem+json"
