@@ -1,4 +1,5 @@
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -6,7 +7,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 
 from app.core.problems import HttpProblem, InvalidDataset, Problem, ValidationFailed
 from app.services.dataset_files import RowError, UnreadableFile
@@ -60,13 +60,15 @@ def _dataset_problem(errors: list[RowError]) -> InvalidDataset:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method any route offers for this path; Starlette names only the first route's."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return sorted(methods)
+    """The methods the OpenAPI document lists for this path (Starlette names one route's)."""
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = "".join(
+            "[^/]+" if part.startswith("{") else re.escape(part)
+            for part in re.split(r"(\{[^/}]+\})", template)
+        )
+        if re.fullmatch(pattern, request.url.path):
+            return sorted(method.upper() for method in operations)
+    return []
 
 
 def install_error_handlers(app: FastAPI) -> None:
