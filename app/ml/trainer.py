@@ -23,6 +23,11 @@ class TrainingProgress:
     epoch: int
     epochs: int
     loss: float
+    epoch_loss: float
+
+    @property
+    def ends_epoch(self) -> bool:
+        return self.step * self.epochs % self.total_steps == 0
 
     @property
     def fraction(self) -> float:
@@ -109,7 +114,7 @@ class FullFineTuner:
         model.train()
         step, epoch_loss = 0, 0.0
         for epoch in range(1, self.args.epochs + 1):
-            epoch_loss = 0.0
+            epoch_loss, seen = 0.0, 0
             for indices in torch.randperm(len(train), generator=generator).split(
                 self.args.batch_size
             ):
@@ -130,9 +135,12 @@ class FullFineTuner:
                 scaler.update()
                 schedule.step()
                 step += 1
+                seen += len(batch)
                 epoch_loss += loss.item() * len(batch)
                 self.on_progress(
-                    TrainingProgress(step, total_steps, epoch, self.args.epochs, loss.item())
+                    TrainingProgress(
+                        step, total_steps, epoch, self.args.epochs, loss.item(), epoch_loss / seen
+                    )
                 )
         return epoch_loss / len(train)
 

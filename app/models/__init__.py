@@ -2,6 +2,7 @@ from app.models.base import Base
 from app.models.dataset import Dataset, DatasetExample
 from app.models.idempotency import IdempotencyRecord
 from app.models.job import TERMINAL_STATUSES, Job, JobStatus
+from app.models.job_event import JobEvent
 from app.models.model import Model
 from app.models.team import ApiKey, Team
 
@@ -13,6 +14,7 @@ __all__ = [
     "DatasetExample",
     "IdempotencyRecord",
     "Job",
+    "JobEvent",
     "JobStatus",
     "Model",
     "Team",

@@ -82,3 +82,16 @@ class JobPublic(BaseModel):
 class JobsPublic(BaseModel):
     data: list[JobPublic]
     has_more: bool
+
+
+class JobEventPublic(BaseModel):
+    sequence: int = Field(description="Increases with every event; pass it as `after`.")
+    type: Literal["state", "metrics", "info", "warning", "error"]
+    message: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class JobEventsPublic(BaseModel):
+    data: list[JobEventPublic]
+    has_more: bool

@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
 from app.models import Job, JobStatus
+from app.services import events
 from app.services.queries import Page, get_owned, paginate
 
 
@@ -36,6 +37,7 @@ def create(
     )
     session.add(job)
     session.flush()
+    session.add(events.state(job.id, "queued", "job queued"))
     return job
 
 
@@ -64,7 +66,7 @@ def delete(session: Session, *, job: Job) -> None:
 def request_cancel(session: Session, *, job: Job) -> Job:
     """A queued job is cancelled at once; a running one is asked to stop, and its supervisor
     ends it `cancelled` within a heartbeat."""
-    session.execute(
+    cancelled = session.execute(
         update(Job)
         .where(Job.id == job.id, Job.status == JobStatus.queued)
         .values(
@@ -74,7 +76,9 @@ def request_cancel(session: Session, *, job: Job) -> Job:
             lease_token=None,
         )
     )
-    session.execute(
+    if _rowcount(cancelled):
+        session.add(events.state(job.id, "cancelled", "cancelled before it started"))
+    asked = session.execute(
         update(Job)
         .where(
             Job.id == job.id,
@@ -83,6 +87,12 @@ def request_cancel(session: Session, *, job: Job) -> Job:
         )
         .values(cancel_requested_at=func.now())
     )
+    if _rowcount(asked):
+        session.add(events.note(job.id, "info", "cancel requested; stopping the training"))
     session.commit()
     session.refresh(job)
     return job
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)

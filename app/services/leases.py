@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import Update, func, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Job, JobStatus, Model
+from app.models import Job, JobEvent, JobStatus, Model
+from app.services import events
 from app.services.queries import database_seconds_ago
 
 
@@ -41,9 +42,13 @@ def claim(session: Session, *, job_id: str, worker: str) -> str | None:
             started_at=func.now(),
             worker=worker,
         )
-    )
+        .returning(Job.attempt)
+    ).first()
+    if claimed is not None:
+        message = f"attempt {claimed.attempt} started on {worker}"
+        session.add(events.state(job_id, "running", message, attempt=claimed.attempt))
     session.commit()
-    return token if _rowcount(claimed) == 1 else None
+    return token if claimed is not None else None
 
 
 def heartbeat(session: Session, *, job_id: str, lease_token: str) -> Lease:
@@ -60,14 +65,20 @@ def heartbeat(session: Session, *, job_id: str, lease_token: str) -> Lease:
 
 
 def record_progress(
-    session: Session, *, job_id: str, lease_token: str, progress: dict[str, Any]
+    session: Session,
+    *,
+    job_id: str,
+    lease_token: str,
+    progress: dict[str, Any],
+    event: JobEvent | None = None,
 ) -> bool:
     statement = _working(job_id, lease_token).values(progress=progress, heartbeat_at=func.now())
-    return _write(session, statement)
+    return _write(session, statement, event)
 
 
 def record_device(session: Session, *, job_id: str, lease_token: str, device: str) -> bool:
-    return _write(session, _working(job_id, lease_token).values(device=device))
+    event = events.note(job_id, "info", f"training on {device}", device=device)
+    return _write(session, _working(job_id, lease_token).values(device=device), event)
 
 
 def fail(session: Session, *, job_id: str, lease_token: str, code: str, message: str) -> bool:
@@ -78,7 +89,7 @@ def fail(session: Session, *, job_id: str, lease_token: str, code: str, message:
         finished_at=func.now(),
         lease_token=None,
     )
-    return _write(session, statement)
+    return _write(session, statement, events.state(job_id, "failed", message, code=code))
 
 
 def succeed(
@@ -105,6 +116,7 @@ def succeed(
     if _rowcount(finished) != 1:
         session.rollback()
         return False
+    session.add(events.state(job_id, "succeeded", f"model {model.id} created", model_id=model.id))
     session.commit()
     return True
 
@@ -115,7 +127,9 @@ def end_abandoned(
     """After the training process is gone: `cancelled` if that was asked for, else `failed`
     unless the process already recorded how the job ended."""
     cancelled = _leased(job_id, lease_token).where(Job.cancel_requested_at.is_not(None))
-    if _write(session, cancelled.values(**_cancelled())):
+    if _write(
+        session, cancelled.values(**_cancelled()), events.state(job_id, "cancelled", "cancelled")
+    ):
         return
     fail(
         session,
@@ -134,21 +148,31 @@ def requeue_expired(session: Session, *, lease_seconds: float) -> list[str]:
         Job.status == JobStatus.running,
         Job.heartbeat_at < database_seconds_ago(session, lease_seconds),
     )
-    session.execute(
-        update(Job).where(*expired, Job.cancel_requested_at.is_not(None)).values(**_cancelled())
-    )
-    session.execute(
+    cancelled = session.scalars(
+        update(Job)
+        .where(*expired, Job.cancel_requested_at.is_not(None))
+        .values(**_cancelled())
+        .returning(Job.id)
+    ).all()
+    session.add_all(events.state(job_id, "cancelled", "cancelled") for job_id in cancelled)
+    lost = "the worker stopped heartbeating on the last allowed attempt"
+    failed = session.scalars(
         update(Job)
         .where(*expired, Job.attempt >= Job.max_attempts)
         .values(
             status=JobStatus.failed,
             error_code="lease_expired",
-            error_message="the worker stopped heartbeating on the last allowed attempt",
+            error_message=lost,
             finished_at=func.now(),
             lease_token=None,
         )
-    )
+        .returning(Job.id)
+    ).all()
+    session.add_all(events.state(j, "failed", lost, code="lease_expired") for j in failed)
     requeued = list(session.scalars(select(Job.id).where(*expired)))
+    session.add_all(
+        events.state(j, "queued", "the worker stopped heartbeating; queued again") for j in requeued
+    )
     if requeued:
         session.execute(
             update(Job)
@@ -179,8 +203,10 @@ def _working(job_id: str, lease_token: str) -> Update:
     return _leased(job_id, lease_token).where(Job.cancel_requested_at.is_(None))
 
 
-def _write(session: Session, statement: Update) -> bool:
+def _write(session: Session, statement: Update, event: JobEvent | None = None) -> bool:
     written = _rowcount(session.execute(statement)) == 1
+    if written and event is not None:
+        session.add(event)
     session.commit()
     return written
 

@@ -17,8 +17,8 @@ from app.ml.data import LabeledExample, TrainingDataError, stratified_split
 from app.ml.device import plan_device
 from app.ml.loading import BaseModelError
 from app.ml.trainer import FullFineTuner, TrainingProgress
-from app.models import Job, Model
-from app.services import datasets, leases
+from app.models import Job, JobEvent, Model
+from app.services import datasets, events, leases
 
 PROGRESS_WRITE_SECONDS = 1.0
 
@@ -56,13 +56,26 @@ class ProgressReporter:
             "loss": round(progress.loss, 5),
             "eta_seconds": round(elapsed / progress.step * (progress.total_steps - progress.step)),
         }
-        epoch_ended = progress.step * progress.epochs % progress.total_steps == 0
-        if epoch_ended or now - self.last_write >= PROGRESS_WRITE_SECONDS:
+        if progress.ends_epoch or now - self.last_write >= PROGRESS_WRITE_SECONDS:
             self.last_write = now
             if not leases.record_progress(
-                self.session, job_id=self.job_id, lease_token=self.lease_token, progress=self.latest
+                self.session,
+                job_id=self.job_id,
+                lease_token=self.lease_token,
+                progress=self.latest,
+                event=self._epoch_event(progress) if progress.ends_epoch else None,
             ):
                 raise LeaseLost(self.job_id)
+
+    def _epoch_event(self, progress: TrainingProgress) -> JobEvent:
+        loss = round(progress.epoch_loss, 5)
+        return events.note(
+            self.job_id,
+            "metrics",
+            f"epoch {progress.epoch}/{progress.epochs} finished, training loss {loss}",
+            epoch=progress.epoch,
+            train_loss=loss,
+        )
 
 
 def train_job(settings: Settings, job_id: str, lease_token: str) -> None:

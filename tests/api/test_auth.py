@@ -112,6 +112,8 @@ def test_other_teams_resources_are_404_on_every_route(
         ("DELETE", f"/v1/datasets/{ids['dataset']}", None),
         ("GET", f"/v1/jobs/{ids['job']}", None),
         ("POST", f"/v1/jobs/{ids['job']}/cancel", None),
+        ("GET", f"/v1/jobs/{ids['job']}/events", None),
+        ("GET", f"/v1/jobs/{ids['job']}/events/stream", None),
         ("DELETE", f"/v1/jobs/{ids['job']}", None),
         ("GET", f"/v1/models/{ids['model']}", None),
         ("DELETE", f"/v1/models/{ids['model']}", None),

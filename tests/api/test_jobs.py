@@ -1,3 +1,4 @@
+import threading
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,51 @@ def test_list_jobs_filters_by_status_and_deletes_finished(
     assert refused.status_code == 409
     assert deleted.status_code == 204
     assert client.get(f"/v1/jobs/{done}", headers=team.headers).status_code == 404
+
+
+def test_job_events_tell_its_history_in_order(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    job_id = create_job(client, team, create_dataset(client, team)).json()["id"]
+    run_queued_jobs(settings)
+
+    events = client.get(f"/v1/jobs/{job_id}/events", headers=team.headers).json()
+    first_two = client.get(f"/v1/jobs/{job_id}/events?limit=2", headers=team.headers).json()
+    rest = client.get(
+        f"/v1/jobs/{job_id}/events?after={first_two['data'][-1]['sequence']}",
+        headers=team.headers,
+    ).json()
+
+    kinds = [(e["type"], e["data"].get("status") or e["data"].get("epoch")) for e in events["data"]]
+    assert kinds == [
+        ("state", "queued"),
+        ("state", "running"),
+        ("info", None),
+        ("metrics", 1),
+        ("metrics", 2),
+        ("state", "succeeded"),
+    ]
+    assert events["data"][2]["message"] == "training on cpu (fp32)"
+    assert first_two["has_more"] is True
+    assert first_two["data"] + rest["data"] == events["data"]
+
+
+def test_job_event_stream_follows_a_job_to_its_end(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    job_id = create_job(client, team, create_dataset(client, team)).json()["id"]
+    runner = threading.Thread(target=run_queued_jobs, args=(settings,))
+    runner.start()
+
+    with client.stream("GET", f"/v1/jobs/{job_id}/events/stream", headers=team.headers) as response:
+        body = response.read().decode()
+    runner.join()
+    resumed = client.get(
+        f"/v1/jobs/{job_id}/events/stream", headers={**team.headers, "Last-Event-ID": "0"}
+    )
+
+    assert response.headers["content-type"].startswith("text/event-stream")
+    frames = [frame for frame in body.split("\n\n") if frame.startswith("id:")]
+    assert "event: state" in frames[0]
+    assert '"status": "succeeded"' in frames[-1]
+    assert resumed.text.count("id: ") == len(frames)

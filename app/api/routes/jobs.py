@@ -1,16 +1,25 @@
 from functools import partial
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.api.deps import AfterQuery, JobDep, LimitQuery, ReadKey, SessionDep, SettingsDep, WriteKey
+from app.api.event_stream import event_public, job_event_stream
 from app.api.idempotency import IdempotencyKey, run_once
 from app.core.problems import Conflict
 from app.core.queue import publish_training
 from app.models import Job, JobStatus
 from app.schemas.common import PROBLEM_RESPONSES
-from app.schemas.job import JobCreate, JobError, JobProgress, JobPublic, JobsPublic
-from app.services import dispatch, job_requests, jobs
+from app.schemas.job import (
+    JobCreate,
+    JobError,
+    JobEventsPublic,
+    JobProgress,
+    JobPublic,
+    JobsPublic,
+)
+from app.services import dispatch, events, job_requests, jobs
 from app.services.idempotency import fingerprint
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=PROBLEM_RESPONSES)
@@ -95,6 +104,37 @@ def cancel_job(job: JobDep, session: SessionDep, _key: WriteKey) -> JobPublic:
     if job.status.is_terminal:
         raise Conflict(f"job {job.id} already ended {job.status.value}; nothing to cancel")
     return to_public(jobs.request_cancel(session, job=job))
+
+
+@router.get("/{job_id}/events", response_model=JobEventsPublic)
+def list_job_events(
+    job: JobDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[int | None, Query(ge=0, description="The last sequence seen.")] = None,
+) -> JobEventsPublic:
+    """The job's history, oldest first: state changes, epoch metrics, warnings and errors."""
+    page = events.get_page(session, job_id=job.id, after=after, limit=limit)
+    return JobEventsPublic(data=[event_public(e) for e in page.items], has_more=page.has_more)
+
+
+@router.get(
+    "/{job_id}/events/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+def stream_job_events(
+    job: JobDep,
+    settings: SettingsDep,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
+) -> StreamingResponse:
+    """Server-sent events: every event from `Last-Event-ID` on, live, closed once the job
+    has ended."""
+    return StreamingResponse(
+        job_event_stream(settings, job.id, last_event_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.delete("/{job_id}", status_code=204)
