@@ -8,6 +8,7 @@ import time
 
 from app.core.config import Settings
 from app.core.db import new_session
+from app.core.storage import ArtifactStore
 from app.services import leases
 from app.services.leases import Lease
 from app.services.training import train_job
@@ -35,12 +36,14 @@ def execute_job(settings: Settings, job_id: str, *, worker: str) -> bool:
             if process.exitcode is not None:
                 break
             lease = leases.heartbeat(session, job_id=job_id, lease_token=lease_token)
-            if lease is not Lease.held:
+            if lease is not Lease.held and process.is_alive():
                 logger.warning("job %s: %s; stopping its training process", job_id, lease.value)
                 _stop(process)
-        leases.end_abandoned(
+        ended = leases.end_abandoned(
             session, job_id=job_id, lease_token=lease_token, exit_code=process.exitcode
         )
+        if ended is not None and ended.is_terminal:
+            ArtifactStore(settings.artifact_root).delete_checkpoint(job_id)
         return True
 
 

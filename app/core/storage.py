@@ -29,6 +29,12 @@ class ArtifactStore:
             shutil.rmtree(staging, ignore_errors=True)
             raise
 
+    def checkpoint_dir(self, job_id: str) -> Path:
+        return self.root / ".checkpoints" / self.path(job_id).name
+
+    def delete_checkpoint(self, job_id: str) -> None:
+        shutil.rmtree(self.checkpoint_dir(job_id), ignore_errors=True)
+
     def delete(self, key: str) -> None:
         shutil.rmtree(self.path(key), ignore_errors=True)
 

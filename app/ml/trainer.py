@@ -3,6 +3,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 from transformers import get_linear_schedule_with_warmup
 
 from app.ml.arguments import FullFineTuneArguments
+from app.ml.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from app.ml.data import LabeledExample, TrainingDataError, label_names
 from app.ml.device import DevicePlan
 from app.ml.loading import load_classifier, load_tokenizer
@@ -26,12 +28,18 @@ class TrainingProgress:
     epoch_loss: float
 
     @property
-    def ends_epoch(self) -> bool:
-        return self.step * self.epochs % self.total_steps == 0
-
-    @property
     def fraction(self) -> float:
         return self.step / self.total_steps if self.total_steps else 1.0
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    epoch: int
+    epochs: int
+    train_loss: float
+    validation: dict[str, float]
+    is_best: bool
+    resumed: bool = False
 
 
 @dataclass
@@ -42,7 +50,16 @@ class TrainingResult:
     metrics: dict[str, float]
 
 
+@dataclass
+class _Optimization:
+    optimizer: torch.optim.Optimizer
+    schedule: Any
+    scaler: torch.amp.GradScaler
+    total_steps: int
+
+
 ProgressCallback = Callable[[TrainingProgress], None]
+EpochCallback = Callable[[EpochReport], None]
 
 
 class FullFineTuner:
@@ -55,27 +72,49 @@ class FullFineTuner:
         base_model_path: str,
         device: DevicePlan,
         on_progress: ProgressCallback | None = None,
+        on_epoch: EpochCallback | None = None,
+        checkpoint_dir: Path | None = None,
     ) -> None:
         self.args = args
         self.base_model_path = base_model_path
         self.device = device
         self.on_progress = on_progress or (lambda _progress: None)
+        self.on_epoch = on_epoch or (lambda _report: None)
+        self.checkpoint_dir = checkpoint_dir
 
     def train(
         self, train: Sequence[LabeledExample], validation: Sequence[LabeledExample]
     ) -> TrainingResult:
         labels = self._validate(train, validation)
         model, tokenizer = self._prepare(labels)
-        started = time.perf_counter()
-        train_loss = self._fit(model, tokenizer, train, labels)
+        optimization = self._optimization(model, len(train))
+        state = self._resume(model, optimization)
+        started, trained = time.perf_counter(), 0
+        for epoch in range(state.epochs_done + 1, self.args.epochs + 1):
+            train_loss = self._train_epoch(
+                model, tokenizer, train, labels, optimization, state, epoch
+            )
+            trained += len(train)
+            scores = self.evaluate(model, tokenizer, validation)
+            is_best = state.record(
+                epoch,
+                self._score(scores),
+                scores | {"train_loss": train_loss},
+                model,
+                keep=self.args.early_stopping_patience is not None,
+            )
+            self._checkpoint(state, model, optimization)
+            self.on_epoch(EpochReport(epoch, self.args.epochs, train_loss, scores, is_best))
+            if self._should_stop(state):
+                break
         seconds = time.perf_counter() - started
-        metrics = self.evaluate(model, tokenizer, validation)
+        metrics = self._final_metrics(state, model, tokenizer, validation)
         metrics |= {
-            "train_loss": train_loss,
             "train_seconds": seconds,
-            "train_samples_per_second": len(train) * self.args.epochs / seconds,
+            "train_samples_per_second": trained / seconds if seconds else 0.0,
             "num_train_examples": len(train),
             "num_validation_examples": len(validation),
+            "epochs_trained": state.epochs_done,
         }
         return TrainingResult(model.cpu(), tokenizer, labels, metrics)
 
@@ -97,12 +136,8 @@ class FullFineTuner:
         model = load_classifier(self.base_model_path, labels)
         return model.to(self.device.device), tokenizer
 
-    def _fit(
-        self, model: Any, tokenizer: Any, train: Sequence[LabeledExample], labels: list[str]
-    ) -> float:
-        label_ids = {label: index for index, label in enumerate(labels)}
-        steps_per_epoch = math.ceil(len(train) / self.args.batch_size)
-        total_steps = steps_per_epoch * self.args.epochs
+    def _optimization(self, model: Any, num_examples: int) -> _Optimization:
+        total_steps = math.ceil(num_examples / self.args.batch_size) * self.args.epochs
         optimizer = torch.optim.AdamW(
             _parameter_groups(model, self.args.weight_decay), lr=self.args.learning_rate
         )
@@ -110,39 +145,108 @@ class FullFineTuner:
             optimizer, round(total_steps * self.args.warmup_ratio), total_steps
         )
         scaler = torch.amp.GradScaler(enabled=self.device.needs_grad_scaler)
-        generator = torch.Generator().manual_seed(self.args.seed)
+        return _Optimization(optimizer, schedule, scaler, total_steps)
+
+    def _resume(self, model: Any, optimization: _Optimization) -> TrainingState:
+        if self.checkpoint_dir is None:
+            return TrainingState()
+        state = load_checkpoint(
+            self.checkpoint_dir,
+            model=model,
+            optimizer=optimization.optimizer,
+            schedule=optimization.schedule,
+            scaler=optimization.scaler,
+        )
+        if state is None:
+            return TrainingState()
+        self.on_epoch(
+            EpochReport(state.epochs_done, self.args.epochs, float("nan"), {}, False, resumed=True)
+        )
+        return state
+
+    def _train_epoch(
+        self,
+        model: Any,
+        tokenizer: Any,
+        train: Sequence[LabeledExample],
+        labels: list[str],
+        optimization: _Optimization,
+        state: TrainingState,
+        epoch: int,
+    ) -> float:
+        label_ids = {label: index for index, label in enumerate(labels)}
+        order = torch.Generator().manual_seed(self.args.seed * 10_007 + epoch)
         model.train()
-        step, epoch_loss = 0, 0.0
-        for epoch in range(1, self.args.epochs + 1):
-            epoch_loss, seen = 0.0, 0
-            for indices in torch.randperm(len(train), generator=generator).split(
-                self.args.batch_size
-            ):
-                batch = [train[i] for i in indices.tolist()]
-                inputs = self._encode(tokenizer, [example.text for example in batch])
-                targets = torch.tensor(
-                    [label_ids[ex.label] for ex in batch], device=inputs["input_ids"].device
+        epoch_loss, seen = 0.0, 0
+        for indices in torch.randperm(len(train), generator=order).split(self.args.batch_size):
+            batch = [train[i] for i in indices.tolist()]
+            loss = self._step(model, tokenizer, batch, label_ids, optimization)
+            state.steps_done += 1
+            seen += len(batch)
+            epoch_loss += loss * len(batch)
+            self.on_progress(
+                TrainingProgress(
+                    state.steps_done,
+                    optimization.total_steps,
+                    epoch,
+                    self.args.epochs,
+                    loss,
+                    epoch_loss / seen,
                 )
-                with self._autocast():
-                    loss = torch.nn.functional.cross_entropy(
-                        model(**inputs).logits.float(), targets
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                scaler.step(optimizer)
-                scaler.update()
-                schedule.step()
-                step += 1
-                seen += len(batch)
-                epoch_loss += loss.item() * len(batch)
-                self.on_progress(
-                    TrainingProgress(
-                        step, total_steps, epoch, self.args.epochs, loss.item(), epoch_loss / seen
-                    )
-                )
-        return epoch_loss / len(train)
+            )
+        return epoch_loss / seen
+
+    def _step(
+        self,
+        model: Any,
+        tokenizer: Any,
+        batch: list[LabeledExample],
+        label_ids: dict[str, int],
+        optimization: _Optimization,
+    ) -> float:
+        inputs = self._encode(tokenizer, [example.text for example in batch])
+        targets = torch.tensor([label_ids[ex.label] for ex in batch], device=self.device.device)
+        with self._autocast():
+            loss = torch.nn.functional.cross_entropy(model(**inputs).logits.float(), targets)
+        optimization.optimizer.zero_grad(set_to_none=True)
+        optimization.scaler.scale(loss).backward()
+        optimization.scaler.unscale_(optimization.optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimization.scaler.step(optimization.optimizer)
+        optimization.scaler.update()
+        optimization.schedule.step()
+        return float(loss.item())
+
+    def _checkpoint(self, state: TrainingState, model: Any, optimization: _Optimization) -> None:
+        if self.checkpoint_dir is not None:
+            save_checkpoint(
+                self.checkpoint_dir,
+                state=state,
+                model=model,
+                optimizer=optimization.optimizer,
+                schedule=optimization.schedule,
+                scaler=optimization.scaler,
+            )
+
+    def _score(self, scores: dict[str, float]) -> float:
+        metric = self.args.early_stopping_metric
+        return -scores["loss"] if metric == "loss" else scores[metric]
+
+    def _should_stop(self, state: TrainingState) -> bool:
+        patience = self.args.early_stopping_patience
+        return patience is not None and state.epochs_without_improvement >= patience
+
+    def _final_metrics(
+        self,
+        state: TrainingState,
+        model: Any,
+        tokenizer: Any,
+        validation: Sequence[LabeledExample],
+    ) -> dict[str, float]:
+        if state.best_weights is not None:
+            model.load_state_dict(state.best_weights)
+            return state.best_metrics | {"best_epoch": state.best_epoch}
+        return state.last_metrics or self.evaluate(model, tokenizer, validation)
 
     @torch.inference_mode()
     def evaluate(
@@ -151,8 +255,9 @@ class FullFineTuner:
         model.eval()
         label_ids = model.config.label2id
         logits = []
-        for start in range(0, len(examples), self.args.batch_size * 4):
-            texts = [example.text for example in examples[start : start + self.args.batch_size * 4]]
+        size = self.args.batch_size * 4
+        for start in range(0, len(examples), size):
+            texts = [example.text for example in examples[start : start + size]]
             with self._autocast():
                 logits.append(model(**self._encode(tokenizer, texts)).logits.float().cpu())
         stacked = torch.cat(logits)

@@ -22,6 +22,14 @@ class FullHyperparameters(BaseModel):
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
     weight_decay: float = Field(default=0.01, ge=0, le=1)
     seed: int = Field(default=42, ge=0, le=2**32 - 1)
+    early_stopping_patience: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="Stop after this many epochs without a better validation score and keep "
+        "the best epoch's weights; unset trains every epoch and keeps the last.",
+    )
+    early_stopping_metric: Literal["macro_f1", "accuracy", "loss"] = "macro_f1"
 
 
 class JobCreate(BaseModel):

@@ -123,22 +123,27 @@ def succeed(
 
 def end_abandoned(
     session: Session, *, job_id: str, lease_token: str, exit_code: int | None
-) -> None:
-    """After the training process is gone: `cancelled` if that was asked for, else `failed`
-    unless the process already recorded how the job ended."""
-    cancelled = _leased(job_id, lease_token).where(Job.cancel_requested_at.is_not(None))
-    if _write(
-        session, cancelled.values(**_cancelled()), events.state(job_id, "cancelled", "cancelled")
-    ):
-        return
-    fail(
+) -> JobStatus | None:
+    """After the training process is gone without ending its job: `cancelled` if that was
+    asked for, `queued` for another attempt while attempts remain, else `failed`."""
+    leased = _leased(job_id, lease_token)
+    cancel = leased.where(Job.cancel_requested_at.is_not(None)).values(**_cancelled())
+    if _write(session, cancel, events.state(job_id, "cancelled", "cancelled")):
+        return JobStatus.cancelled
+    crashed = f"the training process ended with exit code {exit_code} before finishing the job"
+    retry = (
+        _working(job_id, lease_token).where(Job.attempt < Job.max_attempts).values(**_requeued())
+    )
+    if _write(session, retry, events.state(job_id, "queued", f"{crashed}; queued again")):
+        return JobStatus.queued
+    failed = fail(
         session,
         job_id=job_id,
         lease_token=lease_token,
         code="training_process_crashed",
-        message=f"the training process ended with exit code {exit_code} before finishing "
-        "the job (killed, out of memory, or crashed)",
+        message=f"{crashed} (killed, out of memory, or crashed) on its last allowed attempt",
     )
+    return JobStatus.failed if failed else None
 
 
 def requeue_expired(session: Session, *, lease_seconds: float) -> list[str]:
@@ -174,19 +179,19 @@ def requeue_expired(session: Session, *, lease_seconds: float) -> list[str]:
         events.state(j, "queued", "the worker stopped heartbeating; queued again") for j in requeued
     )
     if requeued:
-        session.execute(
-            update(Job)
-            .where(Job.id.in_(requeued), *expired)
-            .values(
-                status=JobStatus.queued,
-                lease_token=None,
-                worker=None,
-                heartbeat_at=None,
-                published_at=None,
-            )
-        )
+        session.execute(update(Job).where(Job.id.in_(requeued), *expired).values(**_requeued()))
     session.commit()
     return requeued
+
+
+def _requeued() -> dict[str, Any]:
+    return {
+        "status": JobStatus.queued,
+        "lease_token": None,
+        "worker": None,
+        "heartbeat_at": None,
+        "published_at": None,
+    }
 
 
 def _cancelled() -> dict[str, Any]:

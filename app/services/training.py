@@ -1,8 +1,6 @@
 """What a training process does with a claimed job: plan, train, publish, all under its lease."""
 
-import time
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from sqlalchemy.orm import Session
@@ -16,15 +14,10 @@ from app.ml.artifact import Manifest, save_artifact
 from app.ml.data import LabeledExample, TrainingDataError, stratified_split
 from app.ml.device import plan_device
 from app.ml.loading import BaseModelError
-from app.ml.trainer import FullFineTuner, TrainingProgress
-from app.models import Job, JobEvent, Model
-from app.services import datasets, events, leases
-
-PROGRESS_WRITE_SECONDS = 1.0
-
-
-class LeaseLost(Exception):
-    """Another attempt owns the job now; this process must stop without writing anything."""
+from app.ml.trainer import FullFineTuner
+from app.models import Job, Model
+from app.services import datasets, leases
+from app.services.progress import JobReporter, LeaseLost
 
 
 @dataclass(frozen=True)
@@ -33,49 +26,6 @@ class TrainingPlan:
     base_model_path: str
     train: list[LabeledExample]
     validation: list[LabeledExample]
-
-
-class ProgressReporter:
-    """Writes progress under the lease at most once a second, and at every epoch's end."""
-
-    def __init__(self, session: Session, job_id: str, lease_token: str) -> None:
-        self.session, self.job_id, self.lease_token = session, job_id, lease_token
-        self.started = time.monotonic()
-        self.last_write = 0.0
-        self.latest: dict[str, Any] = {}
-
-    def __call__(self, progress: TrainingProgress) -> None:
-        now = time.monotonic()
-        elapsed = now - self.started
-        self.latest = {
-            "step": progress.step,
-            "total_steps": progress.total_steps,
-            "epoch": progress.epoch,
-            "epochs": progress.epochs,
-            "fraction": round(progress.fraction, 4),
-            "loss": round(progress.loss, 5),
-            "eta_seconds": round(elapsed / progress.step * (progress.total_steps - progress.step)),
-        }
-        if progress.ends_epoch or now - self.last_write >= PROGRESS_WRITE_SECONDS:
-            self.last_write = now
-            if not leases.record_progress(
-                self.session,
-                job_id=self.job_id,
-                lease_token=self.lease_token,
-                progress=self.latest,
-                event=self._epoch_event(progress) if progress.ends_epoch else None,
-            ):
-                raise LeaseLost(self.job_id)
-
-    def _epoch_event(self, progress: TrainingProgress) -> JobEvent:
-        loss = round(progress.epoch_loss, 5)
-        return events.note(
-            self.job_id,
-            "metrics",
-            f"epoch {progress.epoch}/{progress.epochs} finished, training loss {loss}",
-            epoch=progress.epoch,
-            train_loss=loss,
-        )
 
 
 def train_job(settings: Settings, job_id: str, lease_token: str) -> None:
@@ -88,7 +38,10 @@ def train_job(settings: Settings, job_id: str, lease_token: str) -> None:
         except Exception as error:
             session.rollback()
             code, message = _describe_failure(error)
-            leases.fail(session, job_id=job_id, lease_token=lease_token, code=code, message=message)
+            if leases.fail(
+                session, job_id=job_id, lease_token=lease_token, code=code, message=message
+            ):
+                ArtifactStore(settings.artifact_root).delete_checkpoint(job_id)
 
 
 def _train(session: Session, settings: Settings, job_id: str, lease_token: str) -> None:
@@ -101,12 +54,17 @@ def _train(session: Session, settings: Settings, job_id: str, lease_token: str) 
         session, job_id=job_id, lease_token=lease_token, device=device.description
     ):
         raise LeaseLost(job_id)
-    reporter = ProgressReporter(session, job_id, lease_token)
+    store = ArtifactStore(settings.artifact_root)
+    reporter = JobReporter(session, job_id, lease_token)
     trainer = FullFineTuner(
-        plan.arguments, base_model_path=plan.base_model_path, device=device, on_progress=reporter
+        plan.arguments,
+        base_model_path=plan.base_model_path,
+        device=device,
+        on_progress=reporter.on_progress,
+        on_epoch=reporter.on_epoch,
+        checkpoint_dir=store.checkpoint_dir(job_id),
     )
     result = trainer.train(plan.train, plan.validation)
-    store = ArtifactStore(settings.artifact_root)
     model_id = new_id("mdl")
     manifest = Manifest(
         strategy=job.strategy,
@@ -134,6 +92,7 @@ def _train(session: Session, settings: Settings, job_id: str, lease_token: str) 
     ):
         store.delete(model_id)
         raise LeaseLost(job_id)
+    store.delete_checkpoint(job_id)
 
 
 def _plan(session: Session, settings: Settings, job: Job) -> TrainingPlan:

@@ -8,7 +8,7 @@ from app.ml.artifact import Manifest, save_artifact
 from app.ml.data import LabeledExample, TrainingDataError, stratified_split
 from app.ml.device import plan_device
 from app.ml.predictor import Predictor
-from app.ml.trainer import FullFineTuner, TrainingProgress
+from app.ml.trainer import EpochReport, FullFineTuner, TrainingProgress
 
 ROWS = [
     LabeledExample("refund my money", "billing"),
@@ -32,6 +32,56 @@ def test_trainer_fits_three_rows_and_reports_progress(tiny_model_path: str) -> N
     assert result.labels == ["billing", "greeting"]
     assert result.model.config.id2label == {0: "billing", 1: "greeting"}
     assert set(result.metrics) >= {"accuracy", "macro_f1", "loss", "train_loss"}
+    assert result.metrics["epochs_trained"] == 3
+
+
+def test_trainer_stops_early_and_keeps_the_best_epoch(tiny_model_path: str) -> None:
+    frozen_in_place = FullFineTuneArguments(
+        epochs=10, batch_size=2, learning_rate=0.0, early_stopping_patience=2
+    )
+    epochs: list[EpochReport] = []
+    trainer = FullFineTuner(
+        frozen_in_place,
+        base_model_path=tiny_model_path,
+        device=plan_device("cpu"),
+        on_epoch=epochs.append,
+    )
+
+    result = trainer.train(ROWS, ROWS)
+
+    assert [report.epoch for report in epochs] == [1, 2, 3]
+    assert [report.is_best for report in epochs] == [True, False, False]
+    assert result.metrics["best_epoch"] == 1
+    assert result.metrics["epochs_trained"] == 3
+
+
+def test_trainer_resumes_from_checkpoint_as_if_never_stopped(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    def stop_after_first_epoch(report: EpochReport) -> None:
+        if report.epoch == 1 and not report.resumed:
+            raise KeyboardInterrupt
+
+    def tuner(**callbacks: object) -> FullFineTuner:
+        return FullFineTuner(
+            ARGS,
+            base_model_path=tiny_model_path,
+            device=plan_device("cpu"),
+            checkpoint_dir=tmp_path / "checkpoint",
+            **callbacks,  # type: ignore[arg-type]
+        )
+
+    uninterrupted = FullFineTuner(
+        ARGS, base_model_path=tiny_model_path, device=plan_device("cpu")
+    ).train(ROWS, ROWS)
+    with pytest.raises(KeyboardInterrupt):
+        tuner(on_epoch=stop_after_first_epoch).train(ROWS, ROWS)
+    resumed_epochs: list[EpochReport] = []
+    resumed = tuner(on_epoch=resumed_epochs.append).train(ROWS, ROWS)
+
+    assert [(r.epoch, r.resumed) for r in resumed_epochs] == [(1, True), (2, False), (3, False)]
+    assert resumed.metrics["train_loss"] == pytest.approx(uninterrupted.metrics["train_loss"])
+    assert resumed.metrics["loss"] == pytest.approx(uninterrupted.metrics["loss"])
 
 
 def test_trainer_updates_every_encoder_parameter(tiny_model_path: str) -> None:

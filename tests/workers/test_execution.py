@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.models import Job, JobStatus
 from app.services import leases
-from tests.factories import TeamCredentials, create_dataset, create_job
+from tests.factories import TeamCredentials, create_dataset, create_job, run_queued_jobs
 from workers.execution import execute_job
 
 
@@ -27,7 +27,11 @@ def job_row(session: Session, job_id: str) -> Job:
 
 
 def start_long_job(
-    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+    client: TestClient,
+    team: TeamCredentials,
+    settings: Settings,
+    session: Session,
+    earlier_attempts: int = 0,
 ) -> tuple[str, threading.Thread]:
     """A job that would train for minutes, supervised in a thread, once it has made a step."""
     job_id: str = create_job(
@@ -36,6 +40,8 @@ def start_long_job(
         create_dataset(client, team),
         hyperparameters={"epochs": 100, "batch_size": 1},
     ).json()["id"]
+    session.get_one(Job, job_id).attempt = earlier_attempts
+    session.commit()
     supervisor = threading.Thread(
         target=execute_job, args=(settings, job_id), kwargs={"worker": "w"}
     )
@@ -90,22 +96,59 @@ def test_writes_with_a_stale_lease_are_ignored(
     assert (row.status, row.progress) == (JobStatus.running, {})
 
 
-def test_killed_training_process_ends_job_failed(
-    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
-) -> None:
-    job_id, supervisor = start_long_job(client, team, settings, session)
-
+def kill_training_process(job_id: str) -> None:
     for child in multiprocessing.active_children():
         if child.name == f"adaptd-train-{job_id}":
             os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+
+
+def event_messages(client: TestClient, team: TeamCredentials, job_id: str) -> list[str]:
+    answer = client.get(f"/v1/jobs/{job_id}/events?limit=500", headers=team.headers).json()
+    return [event["message"] for event in answer["data"]]
+
+
+def test_killed_training_process_is_retried_from_its_checkpoint(
+    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+) -> None:
+    job_id = create_job(
+        client,
+        team,
+        create_dataset(client, team),
+        hyperparameters={"epochs": 40, "batch_size": 1},
+    ).json()["id"]
+    supervisor = threading.Thread(
+        target=execute_job, args=(settings, job_id), kwargs={"worker": "w"}
+    )
+    supervisor.start()
+    wait_until(lambda: job_row(session, job_id).progress.get("epoch", 0) >= 2)
+
+    kill_training_process(job_id)
+    supervisor.join(60)
+    requeued = job_row(session, job_id)
+    after_kill = (requeued.status, requeued.attempt)
+    run_queued_jobs(settings)
+
+    row = job_row(session, job_id)
+    messages = event_messages(client, team, job_id)
+    assert after_kill == (JobStatus.queued, 1)
+    assert (row.status, row.attempt) == (JobStatus.succeeded, 2)
+    assert any("exit code -9" in m and "queued again" in m for m in messages)
+    assert any(m.startswith("resumed from the checkpoint of epoch") for m in messages)
+    assert not settings.artifact_root.joinpath(".checkpoints", job_id).exists()
+
+
+def test_training_process_killed_on_its_last_attempt_fails_the_job(
+    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+) -> None:
+    job_id, supervisor = start_long_job(client, team, settings, session, earlier_attempts=2)
+
+    kill_training_process(job_id)
     supervisor.join(60)
 
     row = job_row(session, job_id)
-    assert not supervisor.is_alive()
-    assert row.status == JobStatus.failed
+    assert (row.status, row.attempt) == (JobStatus.failed, 3)
     assert row.error_code == "training_process_crashed"
-    assert "exit code -9" in (row.error_message or "")
-    assert row.finished_at is not None
+    assert "last allowed attempt" in (row.error_message or "")
 
 
 def test_supervisor_stops_training_when_its_lease_is_taken(

@@ -1,0 +1,81 @@
+"""Reports a training run into its job row and event log, under the job's lease."""
+
+import math
+import time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.ml.trainer import EpochReport, TrainingProgress
+from app.models import JobEvent
+from app.services import events, leases
+
+PROGRESS_WRITE_SECONDS = 1.0
+
+
+class LeaseLost(Exception):
+    """Another attempt owns the job now, or it was cancelled: stop without writing anything."""
+
+
+class JobReporter:
+    """Progress at most once a second; every finished epoch as an event with its scores."""
+
+    def __init__(self, session: Session, job_id: str, lease_token: str) -> None:
+        self.session, self.job_id, self.lease_token = session, job_id, lease_token
+        self.started = time.monotonic()
+        self.first_step: int | None = None
+        self.last_write = 0.0
+        self.latest: dict[str, Any] = {}
+
+    def on_progress(self, progress: TrainingProgress) -> None:
+        now = time.monotonic()
+        self.first_step = self.first_step or progress.step
+        steps_here = progress.step - self.first_step + 1
+        seconds_per_step = (now - self.started) / steps_here
+        self.latest = {
+            "step": progress.step,
+            "total_steps": progress.total_steps,
+            "epoch": progress.epoch,
+            "epochs": progress.epochs,
+            "fraction": round(progress.fraction, 4),
+            "loss": round(progress.loss, 5),
+            "eta_seconds": round(seconds_per_step * (progress.total_steps - progress.step)),
+        }
+        if now - self.last_write >= PROGRESS_WRITE_SECONDS:
+            self.last_write = now
+            self._write()
+
+    def on_epoch(self, report: EpochReport) -> None:
+        self._write(_epoch_event(self.job_id, report))
+
+    def _write(self, event: JobEvent | None = None) -> None:
+        if not leases.record_progress(
+            self.session,
+            job_id=self.job_id,
+            lease_token=self.lease_token,
+            progress=self.latest,
+            event=event,
+        ):
+            raise LeaseLost(self.job_id)
+
+
+def _epoch_event(job_id: str, report: EpochReport) -> JobEvent:
+    if report.resumed:
+        return events.note(
+            job_id,
+            "info",
+            f"resumed from the checkpoint of epoch {report.epoch}/{report.epochs}",
+            epoch=report.epoch,
+        )
+    scores = {name: round(value, 5) for name, value in report.validation.items()}
+    train_loss = None if math.isnan(report.train_loss) else round(report.train_loss, 5)
+    return events.note(
+        job_id,
+        "metrics",
+        f"epoch {report.epoch}/{report.epochs} finished: training loss {train_loss}, "
+        f"validation accuracy {scores.get('accuracy')}, macro-F1 {scores.get('macro_f1')}",
+        epoch=report.epoch,
+        train_loss=train_loss,
+        validation=scores,
+        best=report.is_best,
+    )
