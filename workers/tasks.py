@@ -1,3 +1,4 @@
+import os
 import socket
 
 from celery import Celery
@@ -8,7 +9,7 @@ from workers.execution import execute_job
 
 
 def register_tasks(celery: Celery, settings: Settings) -> None:
-    worker = f"celery@{socket.gethostname()}"
+    worker = f"celery@{socket.gethostname()}:{os.getpid()}"
 
     @celery.task(name=TRAIN_TASK)  # type: ignore[untyped-decorator]
     def train_job(job_id: str) -> bool:

@@ -28,6 +28,8 @@ def test_create_job_answers_202_queued(client: TestClient, team: TeamCredentials
         "warmup_ratio": 0.1,
         "weight_decay": 0.01,
         "seed": 42,
+        "early_stopping_patience": None,
+        "early_stopping_metric": "macro_f1",
     }
     assert job["metadata"] == {"ticket": "ML-1"}
     assert job["model_id"] is None

@@ -1,0 +1,187 @@
+"""A production-shaped deployment on one machine: PostgreSQL, a private Redis that tests may
+restart, real `adaptd worker` processes, and the API in process."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.core.config import Settings
+from app.core.db import new_session
+from app.main import create_app
+from app.models import Job, JobEvent, JobStatus, Model
+from tests.e2e.processes import free_port, wait_for
+from tests.factories import TeamCredentials, create_dataset, create_job, make_team
+
+FAST_LEASES = {
+    "ADAPTD_HEARTBEAT_SECONDS": "0.5",
+    "ADAPTD_LEASE_SECONDS": "3",
+    "ADAPTD_MAINTENANCE_SECONDS": "0.5",
+    "ADAPTD_REPUBLISH_AFTER_SECONDS": "4",
+}
+
+
+class PrivateRedis:
+    """A Redis server of the test's own, so that restarting it disturbs nothing else."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for(self._answers, 20, "redis to start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def flushall(self) -> None:
+        with redis.Redis.from_url(self.url) as connection:
+            connection.flushall()
+
+    def _answers(self) -> bool:
+        try:
+            with redis.Redis.from_url(self.url) as connection:
+                return bool(connection.ping())
+        except redis.ConnectionError:
+            return False
+
+
+@dataclass
+class Deployment:
+    settings: Settings
+    client: TestClient
+    team: TeamCredentials
+    broker: PrivateRedis
+    logs: Path
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    log_files: list[BinaryIO] = field(default_factory=list)
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            **FAST_LEASES,
+            "ADAPTD_DATABASE_URL": str(self.settings.database_url),
+            "ADAPTD_BROKER_URL": self.broker.url,
+            "ADAPTD_ARTIFACTS_DIR": str(self.settings.artifact_root),
+            "ADAPTD_BASE_MODELS": json.dumps(self.settings.base_models),
+        }
+        log = (self.logs / f"worker-{len(self.workers)}.log").open("wb")
+        self.log_files.append(log)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.workers.append(worker)
+        return worker
+
+    def signal_worker(self, worker: subprocess.Popen[bytes], signum: int) -> None:
+        """Signal the worker and its training process (one process group)."""
+        os.killpg(worker.pid, signum)
+
+    def submit(self, **overrides: object) -> str:
+        job_id: str = create_job(
+            self.client, self.team, create_dataset(self.client, self.team), **overrides
+        ).json()["id"]
+        return job_id
+
+    def job(self, job_id: str) -> Job:
+        with new_session(self.settings) as session:
+            return session.get_one(Job, job_id)
+
+    def wait_until_ended(self, job_ids: list[str], timeout: float = 240) -> None:
+        def all_ended() -> bool:
+            return all(self.job(job_id).status.is_terminal for job_id in job_ids)
+
+        wait_for(all_ended, timeout, f"jobs {job_ids} to end", self.logs / "worker-0.log")
+
+    def tally(self, job_ids: list[str]) -> dict[str, int]:
+        """Jobs submitted, succeeded, run twice (more than one model or success), lost."""
+        with new_session(self.settings) as session:
+            succeeded = session.scalar(
+                select(func.count()).where(Job.id.in_(job_ids), Job.status == JobStatus.succeeded)
+            )
+            models = dict(
+                session.execute(
+                    select(Model.job_id, func.count())
+                    .where(Model.job_id.in_(job_ids))
+                    .group_by(Model.job_id)
+                ).all()
+            )
+            successes = dict(
+                session.execute(
+                    select(JobEvent.job_id, func.count())
+                    .where(JobEvent.job_id.in_(job_ids), JobEvent.message.like("model % created"))
+                    .group_by(JobEvent.job_id)
+                ).all()
+            )
+        twice = sum(1 for j in job_ids if models.get(j, 0) > 1 or successes.get(j, 0) > 1)
+        return {
+            "submitted": len(job_ids),
+            "succeeded": int(succeeded or 0),
+            "run_twice": twice,
+            "lost": len(job_ids) - int(succeeded or 0),
+        }
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            try:
+                os.killpg(worker.pid, signal.SIGCONT)
+                os.killpg(worker.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            worker.wait()
+        for log in self.log_files:
+            log.close()
+
+
+@contextmanager
+def deployment(settings: Settings, directory: Path) -> Iterator[Deployment]:
+    broker = PrivateRedis(directory)
+    broker.start()
+    settings = settings.model_copy(update={"broker_url": broker.url})
+    with TestClient(create_app(settings)) as client:
+        with new_session(settings) as session:
+            team = make_team(session, "acme")
+        running = Deployment(settings, client, team, broker, directory)
+        try:
+            yield running
+        finally:
+            running.stop()
+            broker.stop()
