@@ -15,6 +15,8 @@ from app.services.teams import SCOPES
 from workers.celery_worker import run_worker
 from workers.runner import run_forever
 
+RUNNER_STOP_SECONDS = 60
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = _parser()
@@ -68,7 +70,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     finally:
         if runner is not None:
             runner.terminate()
-            runner.join(10)
+            runner.join(RUNNER_STOP_SECONDS)
+            if runner.is_alive():
+                runner.kill()
 
 
 def _bootstrap(settings: Settings) -> None:

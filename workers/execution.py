@@ -3,6 +3,7 @@
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 
@@ -15,10 +16,17 @@ from app.services.training import train_job
 
 logger = logging.getLogger(__name__)
 PARENT_CHECK_SECONDS = 1.0
+POLL_SECONDS = 0.5
+FINISH_GRACE_SECONDS = 5.0
 
 
-def execute_job(settings: Settings, job_id: str, *, worker: str) -> bool:
-    """Claim, train in a spawned process, heartbeat while it runs. False: not ours to run."""
+def execute_job(
+    settings: Settings, job_id: str, *, worker: str, stopping: threading.Event | None = None
+) -> bool:
+    """Claim, train in a spawned process, heartbeat while it runs. False: not ours to run.
+
+    When `stopping` is set (the worker is shutting down), the training process checkpoints at
+    the end of its current step and hands the job back to the queue."""
     with new_session(settings) as session:
         lease_token = leases.claim(session, job_id=job_id, worker=worker)
         if lease_token is None:
@@ -31,14 +39,24 @@ def execute_job(settings: Settings, job_id: str, *, worker: str) -> bool:
             name=f"adaptd-train-{job_id}",
         )
         process.start()
+        pause_asked = False
+        next_heartbeat = time.monotonic() + settings.heartbeat_seconds
         while process.exitcode is None:
-            process.join(settings.heartbeat_seconds)
+            process.join(min(POLL_SECONDS, settings.heartbeat_seconds))
             if process.exitcode is not None:
                 break
-            lease = leases.heartbeat(session, job_id=job_id, lease_token=lease_token)
-            if lease is not Lease.held and process.is_alive():
-                logger.warning("job %s: %s; stopping its training process", job_id, lease.value)
-                _stop(process)
+            if stopping is not None and stopping.is_set() and not pause_asked:
+                logger.info("job %s: the worker is shutting down; pausing the training", job_id)
+                process.terminate()
+                pause_asked = True
+            if time.monotonic() >= next_heartbeat:
+                next_heartbeat = time.monotonic() + settings.heartbeat_seconds
+                lease = leases.heartbeat(session, job_id=job_id, lease_token=lease_token)
+                if lease is not Lease.held:
+                    process.join(FINISH_GRACE_SECONDS)
+                if lease is not Lease.held and process.is_alive():
+                    logger.warning("job %s: %s; stopping its training", job_id, lease.value)
+                    _stop(process)
         ended = leases.end_abandoned(
             session, job_id=job_id, lease_token=lease_token, exit_code=process.exitcode
         )
@@ -48,8 +66,10 @@ def execute_job(settings: Settings, job_id: str, *, worker: str) -> bool:
 
 
 def _training_process(settings: Settings, job_id: str, lease_token: str, parent: int) -> None:
+    pause = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: pause.set())
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
-    train_job(settings, job_id, lease_token)
+    train_job(settings, job_id, lease_token, pause.is_set)
 
 
 def _exit_when_orphaned(parent: int) -> None:
@@ -59,6 +79,7 @@ def _exit_when_orphaned(parent: int) -> None:
 
 
 def _stop(process: multiprocessing.process.BaseProcess) -> None:
+    """Ask for a pause (SIGTERM), then insist."""
     process.terminate()
     process.join(30)
     if process.is_alive():

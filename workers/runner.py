@@ -2,8 +2,9 @@
 
 import logging
 import os
+import signal
 import socket
-import time
+import threading
 
 from app.core.config import Settings
 from app.core.db import new_session
@@ -15,18 +16,22 @@ logger = logging.getLogger(__name__)
 
 
 def run_forever(settings: Settings, parent: int | None = None) -> None:
+    """Run queued jobs one at a time until SIGTERM (which pauses the current job cleanly) or
+    until the `adaptd serve` process that started this one is gone."""
     worker = f"embedded@{socket.gethostname()}:{os.getpid()}"
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
     logger.info("embedded runner %s polling for queued jobs", worker)
-    while parent is None or os.getppid() == parent:
+    while not stopping.is_set() and (parent is None or os.getppid() == parent):
         reap(settings)
-        if not run_next(settings, worker=worker):
-            time.sleep(settings.runner_poll_seconds)
+        if not run_next(settings, worker=worker, stopping=stopping):
+            stopping.wait(settings.runner_poll_seconds)
 
 
-def run_next(settings: Settings, *, worker: str) -> bool:
+def run_next(settings: Settings, *, worker: str, stopping: threading.Event | None = None) -> bool:
     with new_session(settings) as session:
         job_id = leases.next_queued_id(session)
     if job_id is None:
         return False
-    execute_job(settings, job_id, worker=worker)
+    execute_job(settings, job_id, worker=worker, stopping=stopping)
     return True

@@ -20,6 +20,9 @@ class TrainingState:
     best_metrics: dict[str, float] = field(default_factory=dict)
     last_metrics: dict[str, float] = field(default_factory=dict)
     epochs_without_improvement: int = 0
+    batches_into_epoch: int = 0
+    epoch_loss_sum: float = 0.0
+    epoch_examples: int = 0
     best_weights: dict[str, torch.Tensor] | None = None
 
     def record(
@@ -27,6 +30,7 @@ class TrainingState:
     ) -> bool:
         """Note an epoch's validation score (higher is better); True when it is the best yet."""
         self.epochs_done, self.last_metrics = epoch, dict(metrics)
+        self.batches_into_epoch, self.epoch_loss_sum, self.epoch_examples = 0, 0.0, 0
         improved = self.best_score is None or score > self.best_score
         if improved:
             self.best_epoch, self.best_score, self.best_metrics = epoch, score, dict(metrics)

@@ -39,7 +39,15 @@ class EpochReport:
     train_loss: float
     validation: dict[str, float]
     is_best: bool
-    resumed: bool = False
+    resumed_at_step: int | None = None
+
+
+class TrainingPaused(Exception):
+    """Training stopped at a step boundary on request, after saving a checkpoint there."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"paused after step {step}")
+        self.step = step
 
 
 @dataclass
@@ -74,6 +82,7 @@ class FullFineTuner:
         on_progress: ProgressCallback | None = None,
         on_epoch: EpochCallback | None = None,
         checkpoint_dir: Path | None = None,
+        should_pause: Callable[[], bool] | None = None,
     ) -> None:
         self.args = args
         self.base_model_path = base_model_path
@@ -81,6 +90,7 @@ class FullFineTuner:
         self.on_progress = on_progress or (lambda _progress: None)
         self.on_epoch = on_epoch or (lambda _report: None)
         self.checkpoint_dir = checkpoint_dir
+        self.should_pause = should_pause or (lambda: False)
 
     def train(
         self, train: Sequence[LabeledExample], validation: Sequence[LabeledExample]
@@ -160,7 +170,14 @@ class FullFineTuner:
         if state is None:
             return TrainingState()
         self.on_epoch(
-            EpochReport(state.epochs_done, self.args.epochs, float("nan"), {}, False, resumed=True)
+            EpochReport(
+                state.epochs_done,
+                self.args.epochs,
+                float("nan"),
+                {},
+                False,
+                resumed_at_step=state.steps_done,
+            )
         )
         return state
 
@@ -177,13 +194,14 @@ class FullFineTuner:
         label_ids = {label: index for index, label in enumerate(labels)}
         order = torch.Generator().manual_seed(self.args.seed * 10_007 + epoch)
         model.train()
-        epoch_loss, seen = 0.0, 0
-        for indices in torch.randperm(len(train), generator=order).split(self.args.batch_size):
+        batches = torch.randperm(len(train), generator=order).split(self.args.batch_size)
+        for indices in batches[state.batches_into_epoch :]:
             batch = [train[i] for i in indices.tolist()]
             loss = self._step(model, tokenizer, batch, label_ids, optimization)
             state.steps_done += 1
-            seen += len(batch)
-            epoch_loss += loss * len(batch)
+            state.batches_into_epoch += 1
+            state.epoch_examples += len(batch)
+            state.epoch_loss_sum += loss * len(batch)
             self.on_progress(
                 TrainingProgress(
                     state.steps_done,
@@ -191,10 +209,13 @@ class FullFineTuner:
                     epoch,
                     self.args.epochs,
                     loss,
-                    epoch_loss / seen,
+                    state.epoch_loss_sum / state.epoch_examples,
                 )
             )
-        return epoch_loss / seen
+            if self.should_pause():
+                self._checkpoint(state, model, optimization)
+                raise TrainingPaused(state.steps_done)
+        return state.epoch_loss_sum / state.epoch_examples
 
     def _step(
         self,

@@ -146,6 +146,13 @@ def end_abandoned(
     return JobStatus.failed if failed else None
 
 
+def release(session: Session, *, job_id: str, lease_token: str, step: int) -> bool:
+    """Hand a job back after a clean pause (a worker shutting down); the attempt is not spent."""
+    statement = _working(job_id, lease_token).values(**_requeued(), attempt=Job.attempt - 1)
+    message = f"paused at step {step} because its worker is shutting down; queued again"
+    return _write(session, statement, events.state(job_id, "queued", message, step=step))
+
+
 def requeue_expired(session: Session, *, lease_seconds: float) -> list[str]:
     """Jobs whose worker stopped heartbeating go back to `queued` (to be published again),
     `cancelled` if that was asked for, or `failed` after the last attempt."""

@@ -60,12 +60,14 @@ class JobReporter:
 
 
 def _epoch_event(job_id: str, report: EpochReport) -> JobEvent:
-    if report.resumed:
+    if report.resumed_at_step is not None:
         return events.note(
             job_id,
             "info",
-            f"resumed from the checkpoint of epoch {report.epoch}/{report.epochs}",
+            f"resumed from the checkpoint at step {report.resumed_at_step} "
+            f"({report.epoch}/{report.epochs} epochs done)",
             epoch=report.epoch,
+            step=report.resumed_at_step,
         )
     scores = {name: round(value, 5) for name, value in report.validation.items()}
     train_loss = None if math.isnan(report.train_loss) else round(report.train_loss, 5)

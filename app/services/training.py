@@ -1,5 +1,6 @@
 """What a training process does with a claimed job: plan, train, publish, all under its lease."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -14,7 +15,7 @@ from app.ml.artifact import Manifest, save_artifact
 from app.ml.data import LabeledExample, TrainingDataError, stratified_split
 from app.ml.device import plan_device
 from app.ml.loading import BaseModelError
-from app.ml.trainer import FullFineTuner
+from app.ml.trainer import FullFineTuner, TrainingPaused
 from app.models import Job, Model
 from app.services import datasets, leases
 from app.services.progress import JobReporter, LeaseLost
@@ -28,13 +29,17 @@ class TrainingPlan:
     validation: list[LabeledExample]
 
 
-def train_job(settings: Settings, job_id: str, lease_token: str) -> None:
+def train_job(
+    settings: Settings, job_id: str, lease_token: str, should_pause: Callable[[], bool]
+) -> None:
     """Entry point of the spawned training process."""
     with new_session(settings) as session:
         try:
-            _train(session, settings, job_id, lease_token)
+            _train(session, settings, job_id, lease_token, should_pause)
         except LeaseLost:
             return
+        except TrainingPaused as paused:
+            leases.release(session, job_id=job_id, lease_token=lease_token, step=paused.step)
         except Exception as error:
             session.rollback()
             code, message = _describe_failure(error)
@@ -44,7 +49,13 @@ def train_job(settings: Settings, job_id: str, lease_token: str) -> None:
                 ArtifactStore(settings.artifact_root).delete_checkpoint(job_id)
 
 
-def _train(session: Session, settings: Settings, job_id: str, lease_token: str) -> None:
+def _train(
+    session: Session,
+    settings: Settings,
+    job_id: str,
+    lease_token: str,
+    should_pause: Callable[[], bool],
+) -> None:
     job = session.get(Job, job_id)
     if job is None or job.lease_token != lease_token:
         raise LeaseLost(job_id)
@@ -63,6 +74,7 @@ def _train(session: Session, settings: Settings, job_id: str, lease_token: str) 
         on_progress=reporter.on_progress,
         on_epoch=reporter.on_epoch,
         checkpoint_dir=store.checkpoint_dir(job_id),
+        should_pause=should_pause,
     )
     result = trainer.train(plan.train, plan.validation)
     model_id = new_id("mdl")

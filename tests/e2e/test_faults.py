@@ -84,7 +84,7 @@ def test_worker_killed_mid_training_job_completes_once_from_checkpoint(
     report("SIGKILL the worker mid-training", tally)
     assert tally == {"submitted": 1, "succeeded": 1, **CLEAN}
     assert cluster.job(job_id).attempt == 2
-    assert any(m.startswith("resumed from the checkpoint") for m in events(cluster, job_id))
+    assert any(m.startswith("resumed from the checkpoint at step") for m in events(cluster, job_id))
 
 
 def test_training_process_killed_job_completes_once(cluster: Deployment) -> None:
@@ -156,3 +156,28 @@ def test_paused_worker_past_its_lease_publishes_nothing(cluster: Deployment) -> 
     report("SIGSTOP a worker past its lease, then SIGCONT", tally)
     assert tally == {"submitted": 1, "succeeded": 1, **CLEAN}
     assert cluster.job(job_id).worker != stale_worker
+
+
+def test_worker_shutdown_pauses_the_job_at_a_step_and_another_resumes_it(
+    cluster: Deployment,
+) -> None:
+    stopping = cluster.start_worker()
+    job_id = long_job(cluster)
+    wait_for(lambda: cluster.job(job_id).progress.get("step", 0) >= 100, 120, "step 100")
+
+    stopping.send_signal(signal.SIGTERM)
+    stopping.wait(60)
+    paused = cluster.job(job_id)
+    after_shutdown = (paused.status, paused.attempt)
+    cluster.start_worker()
+    cluster.wait_until_ended([job_id])
+
+    tally = cluster.tally([job_id])
+    messages = events(cluster, job_id)
+    report("SIGTERM (warm shutdown) of the worker mid-epoch", tally)
+    assert stopping.returncode == 0
+    assert after_shutdown == (JobStatus.queued, 0)
+    assert tally == {"submitted": 1, "succeeded": 1, **CLEAN}
+    assert any(m.startswith("paused at step") for m in messages), messages
+    assert any(m.startswith("resumed from the checkpoint at step") for m in messages)
+    assert cluster.job(job_id).attempt == 1

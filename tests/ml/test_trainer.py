@@ -8,7 +8,7 @@ from app.ml.artifact import Manifest, save_artifact
 from app.ml.data import LabeledExample, TrainingDataError, stratified_split
 from app.ml.device import plan_device
 from app.ml.predictor import Predictor
-from app.ml.trainer import EpochReport, FullFineTuner, TrainingProgress
+from app.ml.trainer import EpochReport, FullFineTuner, TrainingPaused, TrainingProgress
 
 ROWS = [
     LabeledExample("refund my money", "billing"),
@@ -59,7 +59,7 @@ def test_trainer_resumes_from_checkpoint_as_if_never_stopped(
     tiny_model_path: str, tmp_path: Path
 ) -> None:
     def stop_after_first_epoch(report: EpochReport) -> None:
-        if report.epoch == 1 and not report.resumed:
+        if report.epoch == 1 and report.resumed_at_step is None:
             raise KeyboardInterrupt
 
     def tuner(**callbacks: object) -> FullFineTuner:
@@ -79,7 +79,8 @@ def test_trainer_resumes_from_checkpoint_as_if_never_stopped(
     resumed_epochs: list[EpochReport] = []
     resumed = tuner(on_epoch=resumed_epochs.append).train(ROWS, ROWS)
 
-    assert [(r.epoch, r.resumed) for r in resumed_epochs] == [(1, True), (2, False), (3, False)]
+    resumed_at = [(r.epoch, r.resumed_at_step) for r in resumed_epochs]
+    assert resumed_at == [(1, 2), (2, None), (3, None)]
     assert resumed.metrics["train_loss"] == pytest.approx(uninterrupted.metrics["train_loss"])
     assert resumed.metrics["loss"] == pytest.approx(uninterrupted.metrics["loss"])
 
@@ -167,3 +168,32 @@ def test_plan_device_uses_cpu_without_cuda() -> None:
         assert plan.device.type == "cpu"
         assert plan.autocast_dtype is None
         assert plan.description == "cpu (fp32)"
+
+
+def test_trainer_paused_mid_epoch_resumes_at_the_same_step(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    rows = ROWS * 4
+    steps: list[int] = []
+
+    def tuner(**options: object) -> FullFineTuner:
+        return FullFineTuner(
+            ARGS,
+            base_model_path=tiny_model_path,
+            device=plan_device("cpu"),
+            checkpoint_dir=tmp_path / "checkpoint",
+            on_progress=lambda progress: steps.append(progress.step),
+            **options,  # type: ignore[arg-type]
+        )
+
+    uninterrupted = FullFineTuner(
+        ARGS, base_model_path=tiny_model_path, device=plan_device("cpu")
+    ).train(rows, rows)
+    with pytest.raises(TrainingPaused) as paused:
+        tuner(should_pause=lambda: len(steps) == 8).train(rows, rows)
+    resumed = tuner().train(rows, rows)
+
+    assert paused.value.step == 8
+    assert steps[7:9] == [8, 9]
+    assert resumed.metrics["train_loss"] == pytest.approx(uninterrupted.metrics["train_loss"])
+    assert resumed.metrics["loss"] == pytest.approx(uninterrupted.metrics["loss"])

@@ -133,7 +133,7 @@ def test_killed_training_process_is_retried_from_its_checkpoint(
     assert after_kill == (JobStatus.queued, 1)
     assert (row.status, row.attempt) == (JobStatus.succeeded, 2)
     assert any("exit code -9" in m and "queued again" in m for m in messages)
-    assert any(m.startswith("resumed from the checkpoint of epoch") for m in messages)
+    assert any(m.startswith("resumed from the checkpoint at step") for m in messages)
     assert not settings.artifact_root.joinpath(".checkpoints", job_id).exists()
 
 
