@@ -42,6 +42,12 @@ class JobCreate(BaseModel):
     validation_split: float | None = Field(default=None, gt=0, le=0.5)
     validation_dataset_id: str | None = Field(default=None, min_length=1, max_length=40)
     metadata: dict[str, MetadataValue] = Field(default_factory=dict, max_length=50)
+    max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="How many times the job may start before a lost worker or crash fails it.",
+    )
 
     @model_validator(mode="after")
     def _one_validation_source(self) -> "JobCreate":
@@ -80,6 +86,7 @@ class JobPublic(BaseModel):
     error: JobError | None
     model_id: str | None
     attempt: int
+    max_attempts: int
     device: str | None
     created_at: datetime
     started_at: datetime | None

@@ -46,6 +46,7 @@ def submit(session: Session, *, team_id: str, request: JobCreate, settings: Sett
         validation_split=validation_split,
         validation_dataset_id=request.validation_dataset_id,
         metadata=request.metadata,
+        max_attempts=request.max_attempts,
     )
     session.commit()
     return job

@@ -20,6 +20,7 @@ def create(
     validation_split: float | None,
     validation_dataset_id: str | None,
     metadata: dict[str, Any],
+    max_attempts: int = 3,
 ) -> Job:
     job = Job(
         id=new_id("job"),
@@ -31,6 +32,7 @@ def create(
         base_model=base_model,
         hyperparameters=hyperparameters,
         metadata_=metadata,
+        max_attempts=max_attempts,
         status=JobStatus.queued,
         progress={},
         metrics={},

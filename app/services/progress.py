@@ -11,6 +11,7 @@ from app.models import JobEvent
 from app.services import events, leases
 
 PROGRESS_WRITE_SECONDS = 1.0
+LOSS_EVENT_STEPS = 50
 
 
 class LeaseLost(Exception):
@@ -41,7 +42,10 @@ class JobReporter:
             "loss": round(progress.loss, 5),
             "eta_seconds": round(seconds_per_step * (progress.total_steps - progress.step)),
         }
-        if now - self.last_write >= PROGRESS_WRITE_SECONDS:
+        if progress.step % LOSS_EVENT_STEPS == 0:
+            self.last_write = now
+            self._write(_loss_event(self.job_id, progress))
+        elif now - self.last_write >= PROGRESS_WRITE_SECONDS:
             self.last_write = now
             self._write()
 
@@ -57,6 +61,18 @@ class JobReporter:
             event=event,
         ):
             raise LeaseLost(self.job_id)
+
+
+def _loss_event(job_id: str, progress: TrainingProgress) -> JobEvent:
+    loss = round(progress.epoch_loss, 5)
+    return events.note(
+        job_id,
+        "metrics",
+        f"step {progress.step}/{progress.total_steps}: training loss {loss} (epoch mean so far)",
+        step=progress.step,
+        epoch=progress.epoch,
+        train_loss=loss,
+    )
 
 
 def _epoch_event(job_id: str, report: EpochReport) -> JobEvent:

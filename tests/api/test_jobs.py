@@ -32,6 +32,7 @@ def test_create_job_answers_202_queued(client: TestClient, team: TeamCredentials
         "early_stopping_metric": "macro_f1",
     }
     assert job["metadata"] == {"ticket": "ML-1"}
+    assert (job["attempt"], job["max_attempts"]) == (0, 3)
     assert job["model_id"] is None
 
 
@@ -282,3 +283,18 @@ def test_job_event_stream_follows_a_job_to_its_end(
     assert "event: state" in frames[0]
     assert '"status": "succeeded"' in frames[-1]
     assert resumed.text.count("id: ") == len(frames)
+
+
+def test_job_events_record_training_loss_every_50_steps(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    job_id = create_job(
+        client, team, create_dataset(client, team), hyperparameters={"epochs": 9, "batch_size": 1}
+    ).json()["id"]
+    run_queued_jobs(settings)
+
+    events = client.get(f"/v1/jobs/{job_id}/events?limit=500", headers=team.headers).json()
+    steps = [e["data"]["step"] for e in events["data"] if "step" in e["data"]]
+
+    assert steps == [50, 100]
+    assert all("training loss" in e["message"] for e in events["data"] if "step" in e["data"])

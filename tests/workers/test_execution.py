@@ -213,3 +213,27 @@ def test_cancel_finished_job_is_409(
 
     assert response.status_code == 409
     assert "already ended succeeded" in response.json()["detail"]
+
+
+def test_job_allowed_one_attempt_fails_when_its_training_process_dies(
+    client: TestClient, team: TeamCredentials, settings: Settings, session: Session
+) -> None:
+    job_id = create_job(
+        client,
+        team,
+        create_dataset(client, team),
+        hyperparameters={"epochs": 100, "batch_size": 1},
+        max_attempts=1,
+    ).json()["id"]
+    supervisor = threading.Thread(
+        target=execute_job, args=(settings, job_id), kwargs={"worker": "w"}
+    )
+    supervisor.start()
+    wait_until(lambda: job_row(session, job_id).progress.get("step", 0) > 0)
+
+    kill_training_process(job_id)
+    supervisor.join(60)
+
+    row = job_row(session, job_id)
+    assert (row.status, row.attempt, row.max_attempts) == (JobStatus.failed, 1, 1)
+    assert row.error_code == "training_process_crashed"

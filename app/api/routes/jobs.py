@@ -44,6 +44,7 @@ def to_public(job: Job) -> JobPublic:
         error=error,
         model_id=job.model_id,
         attempt=job.attempt,
+        max_attempts=job.max_attempts,
         device=job.device,
         created_at=job.created_at,
         started_at=job.started_at,
