@@ -32,6 +32,7 @@ def start_long_job(
     settings: Settings,
     session: Session,
     earlier_attempts: int = 0,
+    **job_options: object,
 ) -> tuple[str, threading.Thread]:
     """A job that would train for minutes, supervised in a thread, once it has made a step."""
     job_id: str = create_job(
@@ -39,6 +40,7 @@ def start_long_job(
         team,
         create_dataset(client, team),
         hyperparameters={"epochs": 100, "batch_size": 1},
+        **job_options,
     ).json()["id"]
     session.get_one(Job, job_id).attempt = earlier_attempts
     session.commit()
@@ -218,18 +220,7 @@ def test_cancel_finished_job_is_409(
 def test_job_allowed_one_attempt_fails_when_its_training_process_dies(
     client: TestClient, team: TeamCredentials, settings: Settings, session: Session
 ) -> None:
-    job_id = create_job(
-        client,
-        team,
-        create_dataset(client, team),
-        hyperparameters={"epochs": 100, "batch_size": 1},
-        max_attempts=1,
-    ).json()["id"]
-    supervisor = threading.Thread(
-        target=execute_job, args=(settings, job_id), kwargs={"worker": "w"}
-    )
-    supervisor.start()
-    wait_until(lambda: job_row(session, job_id).progress.get("step", 0) > 0)
+    job_id, supervisor = start_long_job(client, team, settings, session, max_attempts=1)
 
     kill_training_process(job_id)
     supervisor.join(60)
