@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from app.core.ids import new_id
 from app.models import Job, JobStatus
 from app.services import events
-from app.services.queries import Page, get_owned, paginate
+from app.services.queries import Page, get_owned, paginate, rowcount
 
 
 def create(
@@ -78,7 +78,7 @@ def request_cancel(session: Session, *, job: Job) -> Job:
             lease_token=None,
         )
     )
-    if _rowcount(cancelled):
+    if rowcount(cancelled):
         session.add(events.state(job.id, "cancelled", "cancelled before it started"))
     asked = session.execute(
         update(Job)
@@ -89,12 +89,8 @@ def request_cancel(session: Session, *, job: Job) -> Job:
         )
         .values(cancel_requested_at=func.now())
     )
-    if _rowcount(asked):
+    if rowcount(asked):
         session.add(events.note(job.id, "info", "cancel requested; stopping the training"))
     session.commit()
     session.refresh(job)
     return job
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Job, JobEvent, JobStatus, Model
 from app.services import events
-from app.services.queries import database_seconds_ago
+from app.services.queries import database_seconds_ago, rowcount
 
 
 class Lease(enum.Enum):
@@ -113,7 +113,7 @@ def succeed(
             lease_token=None,
         )
     )
-    if _rowcount(finished) != 1:
+    if rowcount(finished) != 1:
         session.rollback()
         return False
     session.add(events.state(job_id, "succeeded", f"model {model.id} created", model_id=model.id))
@@ -216,12 +216,8 @@ def _working(job_id: str, lease_token: str) -> Update:
 
 
 def _write(session: Session, statement: Update, event: JobEvent | None = None) -> bool:
-    written = _rowcount(session.execute(statement)) == 1
+    written = rowcount(session.execute(statement)) == 1
     if written and event is not None:
         session.add(event)
     session.commit()
     return written
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount)

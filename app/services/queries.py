@@ -51,3 +51,8 @@ def database_seconds_ago(session: Session, seconds: float) -> ColumnElement[Any]
     if session.get_bind().dialect.name == "sqlite":
         return func.datetime("now", f"-{seconds:.3f} seconds")
     return func.now() - timedelta(seconds=seconds)
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (0 or 1 for the conditional writes of job state)."""
+    return int(result.rowcount)
