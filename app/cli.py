@@ -3,6 +3,7 @@ import logging
 import multiprocessing
 import os
 import sys
+from pathlib import Path
 
 import uvicorn
 
@@ -10,7 +11,10 @@ from app.core.config import Settings, get_settings
 from app.core.db import session_scope
 from app.core.migrate import upgrade_database
 from app.main import create_app
+from app.ml.loading import BaseModelError
+from app.models import Model
 from app.services import bootstrap, teams
+from app.services.model_exports import NotExportable, export_standalone
 from app.services.teams import SCOPES
 from workers.celery_worker import run_worker
 from workers.runner import run_forever
@@ -52,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     key.add_argument("--name", default="api key")
     key.add_argument("--scopes", default="read,write", help=f"comma-separated: {','.join(SCOPES)}")
     key.set_defaults(handler=_create_key)
+    export = commands.add_parser(
+        "export-model",
+        help="write a full or lora model as a standalone Hugging Face directory (lora merged)",
+    )
+    export.add_argument("model_id")
+    export.add_argument("out", type=Path)
+    export.set_defaults(handler=_export_model)
     return parser
 
 
@@ -117,6 +128,18 @@ def _create_key(settings: Settings, args: argparse.Namespace) -> None:
             sys.exit(f"adaptd: no team with id or name {args.team!r}")
         _, secret = teams.create_key(session, team_id=team.id, name=args.name, scopes=scopes)
     print(secret)
+
+
+def _export_model(settings: Settings, args: argparse.Namespace) -> None:
+    with session_scope(settings) as session:
+        model = session.get(Model, args.model_id)
+        if model is None:
+            sys.exit(f"adaptd: no model {args.model_id!r}")
+        try:
+            export_standalone(settings, model, args.out)
+        except (NotExportable, BaseModelError) as error:
+            sys.exit(f"adaptd: {error}")
+    print(args.out)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = ArtifactStore(settings.artifact_root)
         app.state.store = store
-        app.state.model_cache = ModelCache(store, settings.model_cache_size)
+        app.state.model_cache = ModelCache(
+            store, settings.model_cache_size, settings.registered_base_models
+        )
         app.state.celery = create_celery(settings) if settings.broker_url else None
         yield
 

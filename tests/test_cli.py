@@ -1,11 +1,16 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
+from transformers import pipeline
 
 from app.core.config import Settings
+from app.core.db import new_session
 from app.main import create_app
+from tests.factories import create_dataset, create_job, make_team, run_queued_jobs
 
 
 def adaptd(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -54,3 +59,53 @@ def test_cli_reports_invalid_configuration(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "invalid configuration" in result.stderr
     assert "heartbeat_seconds" in result.stderr
+
+
+def test_cli_exports_lora_model_merged_for_transformers(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    settings = sqlite_settings
+    with TestClient(create_app(settings)) as client:
+        with new_session(settings) as session:
+            team = make_team(session, "acme")
+        dataset_id = create_dataset(client, team)
+        ids = {}
+        for strategy in ("lora", "frozen"):
+            hyperparameters = {"epochs": 1, "r": 4} if strategy == "lora" else {"epochs": 1}
+            create_job(client, team, dataset_id, strategy=strategy, hyperparameters=hyperparameters)
+            run_queued_jobs(settings)
+            ids[strategy] = client.get("/v1/models", headers=team.headers).json()["data"][0]["id"]
+        served = client.post(
+            f"/v1/models/{ids['lora']}/predict", headers=team.headers, json={"inputs": TEXT}
+        ).json()["predictions"][0]
+    environment = {
+        "ADAPTD_DATA_DIR": str(settings.data_dir),
+        "ADAPTD_DATABASE_URL": settings.database_url,
+        "ADAPTD_BASE_MODELS": json.dumps(settings.base_models),
+        "PATH": "/usr/bin:/bin",
+    }
+
+    exported = run_cli("export-model", ids["lora"], str(tmp_path / "merged"), env=environment)
+    refused = run_cli("export-model", ids["frozen"], str(tmp_path / "frozen"), env=environment)
+
+    assert exported.returncode == 0, exported.stderr
+    assert refused.returncode != 0
+    assert "only full and lora" in refused.stderr
+    classifier = pipeline("text-classification", model=str(tmp_path / "merged"), top_k=None)
+    best = classifier([TEXT])[0][0]
+    assert best["label"] == served["label"]
+    assert best["score"] == pytest.approx(served["score"], abs=1e-4)
+
+
+TEXT = "refund my payment please"
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )

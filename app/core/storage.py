@@ -32,6 +32,10 @@ class ArtifactStore:
     def checkpoint_dir(self, job_id: str) -> Path:
         return self.root / ".checkpoints" / self.path(job_id).name
 
+    @property
+    def embeddings_dir(self) -> Path:
+        return self.root / ".embeddings"
+
     def delete_checkpoint(self, job_id: str) -> None:
         shutil.rmtree(self.checkpoint_dir(job_id), ignore_errors=True)
 

@@ -1,13 +1,14 @@
+"""A model directory: the strategy's weights plus the `adaptd.json` manifest with checksums."""
+
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from app.ml.trainer import TrainingResult
-
 MANIFEST_NAME = "adaptd.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -18,20 +19,26 @@ class Manifest:
     metrics: dict[str, float]
     hyperparameters: dict[str, Any]
     max_length: int
+    multi_label: bool = False
+    thresholds: list[float] | None = None
+    label_descriptions: dict[str, str] | None = None
 
     @classmethod
     def read(cls, directory: Path) -> "Manifest":
         data = json.loads((directory / MANIFEST_NAME).read_text())
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        return cls(**{field.name: data[field.name] for field in fields(cls) if field.name in data})
 
 
-def save_artifact(result: TrainingResult, manifest: Manifest, directory: Path) -> None:
-    """Write a Hugging Face model directory (safetensors, tokenizer) plus the adaptd manifest."""
+def save_artifact(save: Callable[[Path], None], manifest: Manifest, directory: Path) -> None:
+    """Let `save` write the weights into `directory`, then add the manifest and checksums."""
     directory.mkdir(parents=True, exist_ok=True)
-    result.model.save_pretrained(directory)
-    result.tokenizer.save_pretrained(directory)
-    checksums = {path.name: _sha256(path) for path in sorted(directory.iterdir()) if path.is_file()}
-    document = {"format_version": FORMAT_VERSION, **manifest.__dict__, "checksums": checksums}
+    save(directory)
+    checksums = {
+        str(path.relative_to(directory)): _sha256(path)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+    document = {"format_version": FORMAT_VERSION, **asdict(manifest), "checksums": checksums}
     (directory / MANIFEST_NAME).write_text(json.dumps(document, indent=2, sort_keys=True))
 
 

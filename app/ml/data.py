@@ -3,11 +3,23 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import torch
+
 
 @dataclass(frozen=True)
 class LabeledExample:
+    """One text and its labels: exactly one for single-label data, any number for multi-label."""
+
     text: str
-    label: str
+    labels: tuple[str, ...]
+
+    @classmethod
+    def of(cls, text: str, label: str | Sequence[str]) -> "LabeledExample":
+        return cls(text, (label,) if isinstance(label, str) else tuple(label))
+
+    @property
+    def label(self) -> str:
+        return self.labels[0] if self.labels else ""
 
 
 class TrainingDataError(ValueError):
@@ -15,13 +27,42 @@ class TrainingDataError(ValueError):
 
 
 def label_names(examples: Sequence[LabeledExample]) -> list[str]:
-    return sorted({example.label for example in examples})
+    return sorted({label for example in examples for label in example.labels})
+
+
+def check_labels(
+    train: Sequence[LabeledExample], validation: Sequence[LabeledExample]
+) -> list[str]:
+    """The training labels, after checking there are two or more and validation adds none."""
+    labels = label_names(train)
+    if len(labels) < 2:
+        raise TrainingDataError(f"training data has {len(labels)} label(s); at least 2 needed")
+    unknown = sorted(set(label_names(validation)) - set(labels))
+    if unknown:
+        raise TrainingDataError(f"validation labels missing from training data: {unknown}")
+    return labels
+
+
+def encode_targets(
+    examples: Sequence[LabeledExample], labels: Sequence[str], multi_label: bool
+) -> torch.Tensor:
+    """Class indices for single-label data; a multi-hot float matrix for multi-label data."""
+    index = {label: position for position, label in enumerate(labels)}
+    if not multi_label:
+        return torch.tensor([index[example.label] for example in examples], dtype=torch.long)
+    targets = torch.zeros(len(examples), len(labels))
+    for row, example in enumerate(examples):
+        targets[row, [index[label] for label in example.labels]] = 1.0
+    return targets
 
 
 def stratified_split(
     examples: Sequence[LabeledExample], fraction: float, seed: int
 ) -> tuple[list[LabeledExample], list[LabeledExample]]:
-    """Hold out about `fraction` of each label, always leaving at least one example to train on."""
+    """Hold out about `fraction` of each label, always leaving at least one example to train on.
+
+    Multi-label examples are grouped by their first label.
+    """
     by_label: dict[str, list[LabeledExample]] = defaultdict(list)
     for example in examples:
         by_label[example.label].append(example)

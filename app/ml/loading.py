@@ -20,7 +20,9 @@ def load_tokenizer(path: str) -> Any:
         raise BaseModelError(f"cannot load a tokenizer from {path}: {error}") from error
 
 
-def load_classifier(path: str, labels: list[str] | None = None) -> Any:
+def load_classifier(
+    path: str, labels: list[str] | None = None, *, multi_label: bool = False
+) -> Any:
     """A sequence classifier from `path`; with `labels`, a fresh head replaces any existing one."""
     try:
         if labels is None:
@@ -31,6 +33,7 @@ def load_classifier(path: str, labels: list[str] | None = None) -> Any:
             id2label=dict(enumerate(labels)),
             label2id={label: index for index, label in enumerate(labels)},
             ignore_mismatched_sizes=True,
+            problem_type="multi_label_classification" if multi_label else None,
         )
     except (OSError, ValueError) as error:
         raise BaseModelError(f"cannot load a model from {path}: {error}") from error

@@ -1,53 +1,27 @@
+"""Fine-tuning through the encoder: `full` trains every parameter, `lora` trains low-rank
+adapters (PEFT) and the head. One loop for both, with checkpoints, resume and early stopping."""
+
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from peft import LoraConfig, PeftModel, TaskType, get_peft_model
 from transformers import get_linear_schedule_with_warmup
 
-from app.ml.arguments import FullFineTuneArguments
+from app.ml.arguments import FullFineTuneArguments, LoraArguments
 from app.ml.checkpoint import TrainingState, load_checkpoint, save_checkpoint
-from app.ml.data import LabeledExample, TrainingDataError, label_names
+from app.ml.data import LabeledExample, check_labels, encode_targets
 from app.ml.device import DevicePlan
+from app.ml.evaluation import validation_summary
+from app.ml.head import head_loss, probabilities
 from app.ml.loading import load_classifier, load_tokenizer
-from app.ml.metrics import classification_metrics
-
-
-@dataclass(frozen=True)
-class TrainingProgress:
-    step: int
-    total_steps: int
-    epoch: int
-    epochs: int
-    loss: float
-    epoch_loss: float
-
-    @property
-    def fraction(self) -> float:
-        return self.step / self.total_steps if self.total_steps else 1.0
-
-
-@dataclass(frozen=True)
-class EpochReport:
-    epoch: int
-    epochs: int
-    train_loss: float
-    validation: dict[str, float]
-    is_best: bool
-    resumed_at_step: int | None = None
-
-
-class TrainingPaused(Exception):
-    """Training stopped at a step boundary on request, after saving a checkpoint there."""
-
-    def __init__(self, step: int) -> None:
-        super().__init__(f"paused after step {step}")
-        self.step = step
+from app.ml.progress import Callbacks, EpochReport, TrainingPaused, TrainingProgress
 
 
 @dataclass
@@ -56,6 +30,14 @@ class TrainingResult:
     tokenizer: Any
     labels: list[str]
     metrics: dict[str, float]
+    multi_label: bool = False
+    thresholds: list[float] | None = None
+
+    def save(self, directory: Path) -> None:
+        """A full model with its tokenizer, or only the adapters and head of a LoRA model."""
+        self.model.save_pretrained(directory)
+        if not isinstance(self.model, PeftModel):
+            self.tokenizer.save_pretrained(directory)
 
 
 @dataclass
@@ -66,12 +48,9 @@ class _Optimization:
     total_steps: int
 
 
-ProgressCallback = Callable[[TrainingProgress], None]
-EpochCallback = Callable[[EpochReport], None]
-
-
 class FullFineTuner:
-    """Fine-tunes every parameter of a pre-trained encoder under a new classification head."""
+    """Fine-tunes a pre-trained encoder under a new classification head: every parameter, or
+    with `LoraArguments` only low-rank adapters and the head."""
 
     def __init__(
         self,
@@ -79,33 +58,34 @@ class FullFineTuner:
         *,
         base_model_path: str,
         device: DevicePlan,
-        on_progress: ProgressCallback | None = None,
-        on_epoch: EpochCallback | None = None,
+        callbacks: Callbacks | None = None,
         checkpoint_dir: Path | None = None,
-        should_pause: Callable[[], bool] | None = None,
     ) -> None:
         self.args = args
         self.base_model_path = base_model_path
         self.device = device
-        self.on_progress = on_progress or (lambda _progress: None)
-        self.on_epoch = on_epoch or (lambda _report: None)
+        self.callbacks = callbacks or Callbacks()
         self.checkpoint_dir = checkpoint_dir
-        self.should_pause = should_pause or (lambda: False)
 
     def train(
-        self, train: Sequence[LabeledExample], validation: Sequence[LabeledExample]
+        self,
+        train: Sequence[LabeledExample],
+        validation: Sequence[LabeledExample],
+        *,
+        multi_label: bool = False,
     ) -> TrainingResult:
-        labels = self._validate(train, validation)
-        model, tokenizer = self._prepare(labels)
+        labels = check_labels(train, validation)
+        model, tokenizer = self._prepare(labels, multi_label)
         optimization = self._optimization(model, len(train))
         state = self._resume(model, optimization)
         started, trained = time.perf_counter(), 0
+        targets = encode_targets(train, labels, multi_label)
         for epoch in range(state.epochs_done + 1, self.args.epochs + 1):
             train_loss = self._train_epoch(
-                model, tokenizer, train, labels, optimization, state, epoch
+                model, tokenizer, train, targets, optimization, state, epoch
             )
             trained += len(train)
-            scores = self.evaluate(model, tokenizer, validation)
+            scores = self.evaluate(model, tokenizer, validation)[0]
             is_best = state.record(
                 epoch,
                 self._score(scores),
@@ -114,11 +94,13 @@ class FullFineTuner:
                 keep=self.args.early_stopping_patience is not None,
             )
             self._checkpoint(state, model, optimization)
-            self.on_epoch(EpochReport(epoch, self.args.epochs, train_loss, scores, is_best))
+            self.callbacks.on_epoch(
+                EpochReport(epoch, self.args.epochs, train_loss, scores, is_best)
+            )
             if self._should_stop(state):
                 break
         seconds = time.perf_counter() - started
-        metrics = self._final_metrics(state, model, tokenizer, validation)
+        metrics, thresholds = self._final_metrics(state, model, tokenizer, validation)
         metrics |= {
             "train_seconds": seconds,
             "train_samples_per_second": trained / seconds if seconds else 0.0,
@@ -126,24 +108,15 @@ class FullFineTuner:
             "num_validation_examples": len(validation),
             "epochs_trained": state.epochs_done,
         }
-        return TrainingResult(model.cpu(), tokenizer, labels, metrics)
+        return TrainingResult(model.cpu(), tokenizer, labels, metrics, multi_label, thresholds)
 
-    def _validate(
-        self, train: Sequence[LabeledExample], validation: Sequence[LabeledExample]
-    ) -> list[str]:
-        labels = label_names(train)
-        if len(labels) < 2:
-            raise TrainingDataError(f"training data has {len(labels)} label(s); at least 2 needed")
-        unknown = sorted({example.label for example in validation} - set(labels))
-        if unknown:
-            raise TrainingDataError(f"validation labels missing from training data: {unknown}")
-        return labels
-
-    def _prepare(self, labels: list[str]) -> tuple[Any, Any]:
+    def _prepare(self, labels: list[str], multi_label: bool) -> tuple[Any, Any]:
         _seed_everything(self.args.seed)
         tokenizer = load_tokenizer(self.base_model_path)
         tokenizer.model_max_length = self.args.max_length
-        model = load_classifier(self.base_model_path, labels)
+        model = load_classifier(self.base_model_path, labels, multi_label=multi_label)
+        if isinstance(self.args, LoraArguments):
+            model = get_peft_model(model, _lora_config(self.args))
         return model.to(self.device.device), tokenizer
 
     def _optimization(self, model: Any, num_examples: int) -> _Optimization:
@@ -169,7 +142,7 @@ class FullFineTuner:
         )
         if state is None:
             return TrainingState()
-        self.on_epoch(
+        self.callbacks.on_epoch(
             EpochReport(
                 state.epochs_done,
                 self.args.epochs,
@@ -186,23 +159,22 @@ class FullFineTuner:
         model: Any,
         tokenizer: Any,
         train: Sequence[LabeledExample],
-        labels: list[str],
+        targets: torch.Tensor,
         optimization: _Optimization,
         state: TrainingState,
         epoch: int,
     ) -> float:
-        label_ids = {label: index for index, label in enumerate(labels)}
         order = torch.Generator().manual_seed(self.args.seed * 10_007 + epoch)
         model.train()
         batches = torch.randperm(len(train), generator=order).split(self.args.batch_size)
         for indices in batches[state.batches_into_epoch :]:
-            batch = [train[i] for i in indices.tolist()]
-            loss = self._step(model, tokenizer, batch, label_ids, optimization)
+            texts = [train[i].text for i in indices.tolist()]
+            loss = self._step(model, tokenizer, texts, targets[indices], optimization)
             state.steps_done += 1
             state.batches_into_epoch += 1
-            state.epoch_examples += len(batch)
-            state.epoch_loss_sum += loss * len(batch)
-            self.on_progress(
+            state.epoch_examples += len(texts)
+            state.epoch_loss_sum += loss * len(texts)
+            self.callbacks.on_progress(
                 TrainingProgress(
                     state.steps_done,
                     optimization.total_steps,
@@ -212,7 +184,7 @@ class FullFineTuner:
                     state.epoch_loss_sum / state.epoch_examples,
                 )
             )
-            if self.should_pause():
+            if self.callbacks.should_pause():
                 self._checkpoint(state, model, optimization)
                 raise TrainingPaused(state.steps_done)
         return state.epoch_loss_sum / state.epoch_examples
@@ -221,18 +193,19 @@ class FullFineTuner:
         self,
         model: Any,
         tokenizer: Any,
-        batch: list[LabeledExample],
-        label_ids: dict[str, int],
+        texts: list[str],
+        targets: torch.Tensor,
         optimization: _Optimization,
     ) -> float:
-        inputs = self._encode(tokenizer, [example.text for example in batch])
-        targets = torch.tensor([label_ids[ex.label] for ex in batch], device=self.device.device)
+        inputs = self._encode(tokenizer, texts)
+        multi_label = targets.is_floating_point()
         with self._autocast():
-            loss = torch.nn.functional.cross_entropy(model(**inputs).logits.float(), targets)
+            logits = model(**inputs).logits
+        loss = head_loss(logits, targets.to(self.device.device), multi_label)
         optimization.optimizer.zero_grad(set_to_none=True)
         optimization.scaler.scale(loss).backward()
         optimization.scaler.unscale_(optimization.optimizer)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(_trainable(model), 1.0)
         optimization.scaler.step(optimization.optimizer)
         optimization.scaler.update()
         optimization.schedule.step()
@@ -263,30 +236,30 @@ class FullFineTuner:
         model: Any,
         tokenizer: Any,
         validation: Sequence[LabeledExample],
-    ) -> dict[str, float]:
+    ) -> tuple[dict[str, float], list[float] | None]:
         if state.best_weights is not None:
             model.load_state_dict(state.best_weights)
-            return state.best_metrics | {"best_epoch": state.best_epoch}
-        return state.last_metrics or self.evaluate(model, tokenizer, validation)
+        scores, thresholds = self.evaluate(model, tokenizer, validation)
+        if state.best_weights is not None:
+            return state.best_metrics | scores | {"best_epoch": state.best_epoch}, thresholds
+        return state.last_metrics | scores, thresholds
 
     @torch.inference_mode()
     def evaluate(
         self, model: Any, tokenizer: Any, examples: Sequence[LabeledExample]
-    ) -> dict[str, float]:
+    ) -> tuple[dict[str, float], list[float] | None]:
+        """Validation scores, and for a multi-label model the thresholds tuned on them."""
         model.eval()
-        label_ids = model.config.label2id
+        multi_label = model.config.problem_type == "multi_label_classification"
         logits = []
         size = self.args.batch_size * 4
         for start in range(0, len(examples), size):
             texts = [example.text for example in examples[start : start + size]]
             with self._autocast():
                 logits.append(model(**self._encode(tokenizer, texts)).logits.float().cpu())
-        stacked = torch.cat(logits)
-        targets = torch.tensor([label_ids[example.label] for example in examples])
-        loss = torch.nn.functional.cross_entropy(stacked, targets).item()
-        id2label = model.config.id2label
-        predicted = [id2label[index] for index in stacked.argmax(dim=1).tolist()]
-        return classification_metrics([example.label for example in examples], predicted, loss)
+        scores = probabilities(torch.cat(logits), multi_label).numpy()
+        labels = [model.config.id2label[index] for index in range(model.config.num_labels)]
+        return validation_summary(labels, examples, scores, multi_label=multi_label)
 
     def _encode(self, tokenizer: Any, texts: list[str]) -> dict[str, torch.Tensor]:
         encoded = tokenizer(
@@ -303,10 +276,27 @@ class FullFineTuner:
         return torch.autocast(self.device.device.type, dtype=dtype, enabled=dtype is not None)
 
 
+def _lora_config(args: LoraArguments) -> LoraConfig:
+    modules = args.target_modules
+    return LoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        r=args.r,
+        lora_alpha=args.alpha,
+        lora_dropout=args.dropout,
+        target_modules="all-linear" if modules == ("all-linear",) else list(modules),
+    )
+
+
+def _trainable(model: Any) -> list[torch.nn.Parameter]:
+    return [parameter for parameter in model.parameters() if parameter.requires_grad]
+
+
 def _parameter_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
     decayed: list[torch.nn.Parameter] = []
     undecayed: list[torch.nn.Parameter] = []
     for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
         is_bias_or_norm = parameter.ndim < 2 or "LayerNorm" in name
         (undecayed if is_bias_or_norm else decayed).append(parameter)
     return [

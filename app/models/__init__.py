@@ -1,5 +1,6 @@
 from app.models.base import Base
 from app.models.dataset import Dataset, DatasetExample
+from app.models.evaluation import Evaluation
 from app.models.idempotency import IdempotencyRecord
 from app.models.job import TERMINAL_STATUSES, Job, JobStatus
 from app.models.job_event import JobEvent
@@ -12,6 +13,7 @@ __all__ = [
     "Base",
     "Dataset",
     "DatasetExample",
+    "Evaluation",
     "IdempotencyRecord",
     "Job",
     "JobEvent",

@@ -1,4 +1,4 @@
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TimestampMixin
@@ -13,6 +13,7 @@ class Dataset(TimestampMixin, Base):
     source_format: Mapped[str] = mapped_column(String(10))
     num_examples: Mapped[int] = mapped_column(Integer)
     label_counts: Mapped[dict[str, int]] = mapped_column(JSON)
+    multi_label: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
     warnings: Mapped[list[str]] = mapped_column(JSON)
 
 
@@ -25,3 +26,4 @@ class DatasetExample(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     text: Mapped[str] = mapped_column(Text)
     label: Mapped[str] = mapped_column(Text)
+    labels: Mapped[list[str] | None] = mapped_column(JSON, default=None)

@@ -1,6 +1,6 @@
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TimestampMixin
@@ -15,6 +15,7 @@ class Model(TimestampMixin, Base):
     strategy: Mapped[str] = mapped_column(String(20))
     base_model: Mapped[str] = mapped_column(String(200))
     labels: Mapped[list[str]] = mapped_column(JSON)
+    multi_label: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
     artifact_key: Mapped[str] = mapped_column(String(200))
     size_bytes: Mapped[int] = mapped_column(BigInteger)

@@ -1,15 +1,25 @@
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.schemas.common import Name
 
 
 class ExampleIn(BaseModel):
+    """One example: `label` for single-label data, or `labels` (a list, possibly empty) for
+    multi-label data; a dataset uses one or the other throughout."""
+
     model_config = ConfigDict(extra="forbid")
 
     text: str
-    label: str | int
+    label: str | int | None = None
+    labels: list[str] | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _one_kind_of_label(self) -> "ExampleIn":
+        if (self.label is None) == (self.labels is None):
+            raise ValueError("give either label (one) or labels (a list)")
+        return self
 
 
 class DatasetCreate(BaseModel):
@@ -25,6 +35,7 @@ class DatasetPublic(BaseModel):
     format: str
     num_examples: int
     labels: dict[str, int] = Field(description="Examples per label.")
+    multi_label: bool = Field(description="Whether examples carry a list of labels each.")
     warnings: list[str]
     created_at: datetime
 

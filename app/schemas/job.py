@@ -4,41 +4,46 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.schemas.common import NO_NUL
+from app.schemas.hyperparameters import RequestedStrategy
 
 MetadataValue = (
     Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] | int | float | bool | None
 )
 
 
-class FullHyperparameters(BaseModel):
-    """Hyperparameters of `full` fine-tuning; every one has a default."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    epochs: int = Field(default=3, ge=1, le=100)
-    batch_size: int = Field(default=32, ge=1, le=1024)
-    learning_rate: float = Field(default=5e-5, gt=0, le=1)
-    max_length: int = Field(default=128, ge=8, le=512)
-    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
-    weight_decay: float = Field(default=0.01, ge=0, le=1)
-    seed: int = Field(default=42, ge=0, le=2**32 - 1)
-    early_stopping_patience: int | None = Field(
-        default=None,
-        ge=1,
-        le=100,
-        description="Stop after this many epochs without a better validation score and keep "
-        "the best epoch's weights; unset trains every epoch and keeps the last.",
-    )
-    early_stopping_metric: Literal["macro_f1", "accuracy", "loss"] = "macro_f1"
+LabelDescription = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL)]
 
 
 class JobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    dataset_id: str = Field(min_length=1, max_length=40)
-    strategy: Literal["full"] = "full"
+    dataset_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="The labeled training data; optional only for `zero_shot`, where a "
+        "dataset serves for evaluation alone.",
+    )
+    strategy: RequestedStrategy = Field(
+        default="full",
+        description="How the encoder is adapted; `auto` chooses from the dataset's examples "
+        "per label and `budget`, and the job says which and why.",
+    )
+    budget: Literal["low", "standard", "high"] = Field(
+        default="standard", description="How much compute `auto` may choose to spend."
+    )
     base_model: str | None = Field(default=None, min_length=1, max_length=200)
-    hyperparameters: FullHyperparameters = Field(default_factory=FullHyperparameters)
+    hyperparameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The strategy's hyperparameters (see the Full/Lora/Frozen/FewShot/ZeroShot "
+        "Hyperparameters schemas); omitted ones take the strategy's defaults.",
+    )
+    label_descriptions: dict[str, LabelDescription] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="A text per label for `zero_shot` and `few_shot`; a label without one is "
+        "described by its name with underscores as spaces.",
+    )
     validation_split: float | None = Field(default=None, gt=0, le=0.5)
     validation_dataset_id: str | None = Field(default=None, min_length=1, max_length=40)
     metadata: dict[str, MetadataValue] = Field(default_factory=dict, max_length=50)
@@ -78,8 +83,12 @@ class JobPublic(BaseModel):
     validation_dataset_id: str | None
     validation_split: float | None
     strategy: str
+    requested_strategy: str
+    strategy_reason: str | None
+    budget: str
     base_model: str
     hyperparameters: dict[str, Any]
+    label_descriptions: dict[str, str] | None
     metadata: dict[str, MetadataValue]
     progress: JobProgress
     metrics: dict[str, float]

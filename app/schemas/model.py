@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -9,6 +10,7 @@ class ModelPublic(BaseModel):
     strategy: str
     base_model: str
     labels: list[str]
+    multi_label: bool
     metrics: dict[str, float]
     size_bytes: int
     created_at: datetime
@@ -24,6 +26,11 @@ class PredictRequest(BaseModel):
 
     inputs: str | list[str] = Field(description="One text, or a list of texts.")
     top_k: int | None = Field(default=None, ge=1, description="Keep only the k best scores.")
+    thresholds: dict[str, Annotated[float, Field(ge=0, le=1)]] | float | None = Field(
+        default=None,
+        description="Multi-label models only: a cut-off for every label, or per label, in "
+        "place of the thresholds tuned on the validation data.",
+    )
 
     @property
     def texts(self) -> list[str]:
@@ -36,11 +43,36 @@ class LabelScorePublic(BaseModel):
 
 
 class PredictionPublic(BaseModel):
-    label: str
+    label: str = Field(description="The best-scoring label.")
     score: float
+    labels: list[str] = Field(
+        description="The labels assigned: the best one for a single-label model, every label "
+        "at or above its threshold for a multi-label model."
+    )
     scores: list[LabelScorePublic]
 
 
 class PredictResponse(BaseModel):
     model_id: str
     predictions: list[PredictionPublic]
+
+
+class EvaluateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dataset_id: str = Field(min_length=1, max_length=40, description="A labeled dataset.")
+
+
+class EvaluationPublic(BaseModel):
+    id: str
+    model_id: str
+    dataset_id: str | None = Field(
+        description="The dataset scored; null for the validation split held out in training."
+    )
+    kind: str = Field(description="`validation` (made in training) or `dataset` (on request).")
+    report: dict[str, Any] = Field(
+        description="accuracy, macro_f1, micro_f1, per_label precision/recall/f1/support, "
+        "confusion_matrix and top_confusions (single-label) or label_confusion (multi-label), "
+        "expected_calibration_error, num_examples."
+    )
+    created_at: datetime

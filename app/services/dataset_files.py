@@ -9,11 +9,17 @@ from typing import Any
 csv.field_size_limit(1 << 30)
 
 
+LABEL_SEPARATOR = "|"
+
+
 @dataclass(frozen=True)
 class RawRow:
+    """A row as read: `label` is one value, or for a multi-label row a list of them."""
+
     location: str
     text: Any
     label: Any
+    multi_label: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,11 @@ def detect_format(filename: str | None, content_type: str | None) -> str:
     )
 
 
-def parse_csv(content: bytes, text_column: str, label_column: str) -> ParsedFile:
+def parse_csv(
+    content: bytes, text_column: str, label_column: str, labels_column: str = "labels"
+) -> ParsedFile:
+    """Rows of a CSV/TSV file. Without `label_column` but with `labels_column`, the data is
+    multi-label and each cell lists labels separated by `|` (an empty cell: none apply)."""
     text = decode_utf8(content)
     delimiter = "\t" if _looks_tab_separated(text) else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -75,7 +85,10 @@ def parse_csv(content: bytes, text_column: str, label_column: str) -> ParsedFile
         raise UnreadableFile(f"malformed CSV header: {error}", "line 1") from None
     columns = [name.strip() for name in header]
     text_index = _column_index(columns, text_column, "text_column")
-    label_index = _column_index(columns, label_column, "label_column")
+    multi_label = label_column not in columns and labels_column in columns
+    label_index = _column_index(
+        columns, labels_column if multi_label else label_column, "label_column"
+    )
     parsed = ParsedFile([], [])
     line = reader.line_num
     while True:
@@ -94,11 +107,18 @@ def parse_csv(content: bytes, text_column: str, label_column: str) -> ParsedFile
                 RowError(location, f"has {len(record)} fields; the header has {len(columns)}")
             )
             continue
-        parsed.rows.append(RawRow(location, record[text_index], record[label_index]))
+        label: Any = record[label_index]
+        if multi_label:
+            label = [part for part in label.split(LABEL_SEPARATOR) if part.strip()]
+        parsed.rows.append(RawRow(location, record[text_index], label, multi_label))
     return parsed
 
 
-def parse_jsonl(content: bytes, text_column: str, label_column: str) -> ParsedFile:
+def parse_jsonl(
+    content: bytes, text_column: str, label_column: str, labels_column: str = "labels"
+) -> ParsedFile:
+    """Rows of a JSON Lines file; a record with `labels_column` (a list) instead of
+    `label_column` is a multi-label row."""
     parsed = ParsedFile([], [])
     for number, line in enumerate(decode_utf8(content).splitlines(), start=1):
         if not line.strip():
@@ -115,15 +135,18 @@ def parse_jsonl(content: bytes, text_column: str, label_column: str) -> ParsedFi
         if not isinstance(record, dict):
             parsed.errors.append(RowError(location, "expected a JSON object per line"))
             continue
-        parsed.rows.append(RawRow(location, record.get(text_column), record.get(label_column)))
+        multi_label = label_column not in record and labels_column in record
+        label = record.get(labels_column if multi_label else label_column)
+        parsed.rows.append(RawRow(location, record.get(text_column), label, multi_label))
     return parsed
 
 
 def _column_index(columns: list[str], wanted: str, parameter: str) -> int:
     if wanted in columns:
         return columns.index(wanted)
+    also = " (or 'labels' for multi-label data)" if parameter == "label_column" else ""
     raise UnreadableFile(
-        f"column {wanted!r} is missing; the header has {columns}. "
+        f"column {wanted!r}{also} is missing; the header has {columns}. "
         f"Rename the column or pass {parameter}",
         "line 1",
     )

@@ -22,6 +22,7 @@ class ValidatedDataset:
     examples: list[LabeledExample]
     label_counts: dict[str, int]
     warnings: list[str] = field(default_factory=list)
+    multi_label: bool = False
 
 
 class DatasetRejected(ValueError):
@@ -37,24 +38,25 @@ def validate_rows(
     if len(rows) > limits.max_examples:
         errors.append(RowError("file", f"{len(rows)} examples; the limit is {limits.max_examples}"))
         raise DatasetRejected(errors)
+    multi_label = bool(rows) and rows[0].multi_label
     examples, locations = [], []
     for row in rows:
         text, text_error = _clean_text(row.text, limits.max_text_chars)
-        label, label_error = _clean_label(row.label)
+        labels, label_error = _labels_of(row, multi_label)
         row_errors = [message for message in (text_error, label_error) if message]
         errors.extend(RowError(row.location, message) for message in row_errors)
         if not row_errors:
-            examples.append(LabeledExample(text, label))
+            examples.append(LabeledExample(text, labels))
             locations.append(row.location)
     errors.extend(_conflicting_duplicates(examples, locations))
-    counts = Counter(example.label for example in examples)
+    counts = Counter(label for example in examples for label in example.labels)
     if not counts and not errors:
         errors.append(RowError("file", "no examples found; add rows under the header"))
     errors.extend(_class_errors(counts, examples, locations))
     if errors:
         raise DatasetRejected(sorted(errors, key=_file_order))
     return ValidatedDataset(
-        examples, dict(sorted(counts.items())), _warnings(examples, counts, limits)
+        examples, dict(sorted(counts.items())), _warnings(examples, counts, limits), multi_label
     )
 
 
@@ -79,6 +81,25 @@ def _clean_text(value: Any, max_chars: int) -> tuple[str, str | None]:
     return text, None
 
 
+def _labels_of(row: RawRow, multi_label: bool) -> tuple[tuple[str, ...], str | None]:
+    if row.multi_label != multi_label:
+        kind = "a list of labels" if multi_label else "one label"
+        return (
+            (),
+            f"every row of this dataset gives {kind}, as its first row does; so must this one",
+        )
+    if not multi_label:
+        label, error = _clean_label(row.label)
+        return (label,), error
+    if not isinstance(row.label, list):
+        return (), f"labels must be a list of strings, not {type(row.label).__name__}"
+    cleaned = [_clean_label(value) for value in row.label]
+    errors = [error for _, error in cleaned if error]
+    if errors:
+        return (), errors[0].replace("label", "a label", 1)
+    return tuple(dict.fromkeys(label for label, _ in cleaned)), None
+
+
 def _clean_label(value: Any) -> tuple[str, str | None]:
     if value is None:
         return "", "label is missing"
@@ -94,17 +115,22 @@ def _clean_label(value: Any) -> tuple[str, str | None]:
     return label, None
 
 
+def _shown(labels: tuple[str, ...]) -> str:
+    return repr(labels[0]) if len(labels) == 1 else repr(sorted(labels))
+
+
 def _conflicting_duplicates(examples: list[LabeledExample], locations: list[str]) -> list[RowError]:
     first_seen: dict[str, tuple[str, str]] = {}
     errors = []
     for example, location in zip(examples, locations, strict=True):
-        earlier = first_seen.setdefault(example.text, (example.label, location))
-        if earlier[0] != example.label:
+        labels = _shown(example.labels)
+        earlier = first_seen.setdefault(example.text, (labels, location))
+        if earlier[0] != labels:
             errors.append(
                 RowError(
                     location,
-                    f"the same text is labeled {earlier[0]!r} at {earlier[1]} "
-                    f"and {example.label!r} here; keep one label",
+                    f"the same text is labeled {earlier[0]} at {earlier[1]} "
+                    f"and {labels} here; keep one labeling",
                 )
             )
     return errors
@@ -122,13 +148,14 @@ def _class_errors(
             RowError("dataset", f"the dataset has one class ({only!r}); at least two are needed")
         )
     for example, location in zip(examples, locations, strict=True):
-        if counts[example.label] == 1:
-            errors.append(
-                RowError(
-                    location,
-                    f"label {example.label!r} has only this example; each label needs at least 2",
-                )
+        errors.extend(
+            RowError(
+                location,
+                f"label {label!r} has only this example; each label needs at least 2",
             )
+            for label in example.labels
+            if counts[label] == 1
+        )
     return errors
 
 

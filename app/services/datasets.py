@@ -21,12 +21,19 @@ def create(
         source_format=source_format,
         num_examples=len(data.examples),
         label_counts=data.label_counts,
+        multi_label=data.multi_label,
         warnings=data.warnings,
     )
     session.add(dataset)
     session.flush()
     rows = [
-        {"dataset_id": dataset.id, "position": position, "text": ex.text, "label": ex.label}
+        {
+            "dataset_id": dataset.id,
+            "position": position,
+            "text": ex.text,
+            "label": ex.label,
+            "labels": list(ex.labels) if data.multi_label else None,
+        }
         for position, ex in enumerate(data.examples)
     ]
     for start in range(0, len(rows), INSERT_CHUNK):
@@ -45,11 +52,13 @@ def get_all(session: Session, *, team_id: str, limit: int, after: str | None) ->
 
 def get_examples(session: Session, *, dataset_id: str) -> list[LabeledExample]:
     rows = session.execute(
-        select(DatasetExample.text, DatasetExample.label)
+        select(DatasetExample.text, DatasetExample.label, DatasetExample.labels)
         .where(DatasetExample.dataset_id == dataset_id)
         .order_by(DatasetExample.position)
     )
-    return [LabeledExample(text, label) for text, label in rows]
+    return [
+        LabeledExample.of(text, label if labels is None else labels) for text, label, labels in rows
+    ]
 
 
 def is_in_use(session: Session, *, dataset_id: str) -> bool:

@@ -1,48 +1,47 @@
 """Checks a job request against the team's data and the registered base models."""
 
+from typing import Any
+
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.problems import ValidationFailed
-from app.models import Job
+from app.ml.strategies import arguments_for
+from app.models import Dataset, Job
+from app.schemas.hyperparameters import HYPERPARAMETERS
 from app.schemas.job import JobCreate
-from app.services import datasets, jobs
+from app.services import datasets, jobs, strategy_choice
 
 DEFAULT_VALIDATION_SPLIT = 0.1
 
 
 def submit(session: Session, *, team_id: str, request: JobCreate, settings: Settings) -> Job:
-    dataset = datasets.get(session, team_id=team_id, dataset_id=request.dataset_id)
-    if dataset is None:
-        raise _invalid("dataset_id", f"dataset {request.dataset_id} not found")
+    dataset = _dataset(session, team_id, request)
     base_model = request.base_model or settings.default_base_model
     if base_model not in settings.registered_base_models:
         known = sorted(settings.registered_base_models)
         raise _invalid("base_model", f"unknown base model {base_model!r}; known: {known}")
+    _check_validation_dataset(session, team_id, request, dataset)
+    strategy, reason = _strategy(request, dataset)
+    labels = set(dataset.label_counts) if dataset else set(request.label_descriptions or {})
+    _check_descriptions(request, labels, strategy)
     validation_split = request.validation_split
-    if request.validation_dataset_id is not None:
-        validation = datasets.get(
-            session, team_id=team_id, dataset_id=request.validation_dataset_id
-        )
-        if validation is None:
-            raise _invalid(
-                "validation_dataset_id", f"dataset {request.validation_dataset_id} not found"
-            )
-        unknown = sorted(set(validation.label_counts) - set(dataset.label_counts))
-        if unknown:
-            raise _invalid(
-                "validation_dataset_id",
-                f"labels {unknown} are not in the training dataset {dataset.id}",
-            )
-    elif validation_split is None:
+    if strategy == "zero_shot":
+        validation_split = None
+    elif request.validation_dataset_id is None and validation_split is None:
         validation_split = DEFAULT_VALIDATION_SPLIT
     job = jobs.create(
         session,
         team_id=team_id,
-        dataset_id=dataset.id,
-        strategy=request.strategy,
+        dataset_id=dataset.id if dataset else None,
+        strategy=strategy,
+        requested_strategy=request.strategy,
+        strategy_reason=reason,
+        budget=request.budget,
         base_model=base_model,
-        hyperparameters=request.hyperparameters.model_dump(),
+        hyperparameters=_hyperparameters(strategy, request.hyperparameters),
+        label_descriptions=request.label_descriptions,
         validation_split=validation_split,
         validation_dataset_id=request.validation_dataset_id,
         metadata=request.metadata,
@@ -50,6 +49,82 @@ def submit(session: Session, *, team_id: str, request: JobCreate, settings: Sett
     )
     session.commit()
     return job
+
+
+def _dataset(session: Session, team_id: str, request: JobCreate) -> Dataset | None:
+    if request.dataset_id is None:
+        if request.strategy in {"zero_shot", "auto"} and request.label_descriptions:
+            return None
+        raise _invalid(
+            "dataset_id",
+            "give a dataset_id; only `zero_shot` (or `auto`) with label_descriptions "
+            "works without one",
+        )
+    dataset = datasets.get(session, team_id=team_id, dataset_id=request.dataset_id)
+    if dataset is None:
+        raise _invalid("dataset_id", f"dataset {request.dataset_id} not found")
+    return dataset
+
+
+def _check_validation_dataset(
+    session: Session, team_id: str, request: JobCreate, dataset: Dataset | None
+) -> None:
+    if request.validation_dataset_id is None:
+        return
+    validation = datasets.get(session, team_id=team_id, dataset_id=request.validation_dataset_id)
+    if validation is None:
+        raise _invalid(
+            "validation_dataset_id", f"dataset {request.validation_dataset_id} not found"
+        )
+    known = set(dataset.label_counts) if dataset else set(request.label_descriptions or {})
+    unknown = sorted(set(validation.label_counts) - known)
+    if unknown:
+        source = f"the training dataset {dataset.id}" if dataset else "label_descriptions"
+        raise _invalid("validation_dataset_id", f"labels {unknown} are not in {source}")
+    if dataset is not None and validation.multi_label != dataset.multi_label:
+        raise _invalid(
+            "validation_dataset_id",
+            "the validation dataset and the training dataset must both be multi-label or "
+            "both single-label",
+        )
+
+
+def _strategy(request: JobCreate, dataset: Dataset | None) -> tuple[str, str | None]:
+    counts = dataset.label_counts if dataset else None
+    if request.strategy == "auto":
+        return strategy_choice.choose(counts, request.budget)
+    if counts is not None and request.strategy != "zero_shot":
+        refusal = strategy_choice.refusal(request.strategy, counts)
+        if refusal:
+            raise _invalid("strategy", refusal)
+    return request.strategy, None
+
+
+def _check_descriptions(request: JobCreate, labels: set[str], strategy: str) -> None:
+    described = set(request.label_descriptions or {})
+    unknown = sorted(described - labels)
+    if unknown:
+        raise _invalid(
+            "label_descriptions",
+            f"labels {unknown} are not in the dataset; known: {sorted(labels)}",
+        )
+    if strategy == "zero_shot" and len(labels) < 2:
+        raise _invalid("label_descriptions", "zero_shot needs at least 2 labels to choose from")
+
+
+def _hyperparameters(strategy: str, given: dict[str, Any]) -> dict[str, Any]:
+    try:
+        checked = HYPERPARAMETERS[strategy].model_validate(given)
+    except ValidationError as error:
+        errors = [
+            {
+                "location": ".".join(["hyperparameters", *map(str, item["loc"])]),
+                "message": f"{item['msg']} (for strategy {strategy})",
+            }
+            for item in error.errors()
+        ]
+        raise ValidationFailed(errors[0]["message"], errors=errors) from error
+    return arguments_for(strategy, checked.model_dump(exclude_none=True)).to_dict()
 
 
 def _invalid(location: str, message: str) -> ValidationFailed:

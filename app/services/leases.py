@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Update, func, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Job, JobEvent, JobStatus, Model
+from app.models import Evaluation, Job, JobEvent, JobStatus, Model
 from app.services import events
 from app.services.queries import database_seconds_ago, rowcount
 
@@ -99,10 +99,14 @@ def succeed(
     lease_token: str,
     model: Model,
     progress: dict[str, Any],
+    evaluation: Evaluation | None = None,
 ) -> bool:
-    """Publish the model and finish the job in one transaction, only while the lease is ours."""
+    """Publish the model (and its validation evaluation) and finish the job in one
+    transaction, only while the lease is ours."""
     session.add(model)
     session.flush()
+    if evaluation is not None:
+        session.add(evaluation)
     finished = session.execute(
         _working(job_id, lease_token).values(
             status=JobStatus.succeeded,

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.ml.trainer import EpochReport, TrainingProgress
+from app.ml.progress import EpochReport, TrainingProgress
 from app.models import JobEvent
 from app.services import events, leases
 

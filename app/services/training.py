@@ -1,6 +1,5 @@
 """What a training process does with a claimed job: plan, train, publish, all under its lease."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -10,28 +9,25 @@ from app.core.config import Settings
 from app.core.db import new_session
 from app.core.ids import new_id
 from app.core.storage import ArtifactStore, size_of
-from app.ml.arguments import FullFineTuneArguments
 from app.ml.artifact import Manifest, save_artifact
-from app.ml.data import LabeledExample, TrainingDataError, stratified_split
+from app.ml.data import LabeledExample, TrainingDataError, label_names, stratified_split
 from app.ml.device import plan_device
 from app.ml.loading import BaseModelError
-from app.ml.trainer import FullFineTuner, TrainingPaused
-from app.models import Job, Model
-from app.services import datasets, leases
+from app.ml.progress import Callbacks, PauseCheck, TrainingPaused
+from app.ml.strategies import RunContext, StrategyPlan, TrainedClassifier, arguments_for, run
+from app.ml.zero_shot import descriptions_for
+from app.models import Evaluation, Job, Model
+from app.services import datasets, evaluations, leases
 from app.services.progress import JobReporter, LeaseLost
 
 
 @dataclass(frozen=True)
-class TrainingPlan:
-    arguments: FullFineTuneArguments
-    base_model_path: str
-    train: list[LabeledExample]
-    validation: list[LabeledExample]
+class _Published:
+    model: Model
+    evaluation: Evaluation | None
 
 
-def train_job(
-    settings: Settings, job_id: str, lease_token: str, should_pause: Callable[[], bool]
-) -> None:
+def train_job(settings: Settings, job_id: str, lease_token: str, should_pause: PauseCheck) -> None:
     """Entry point of the spawned training process."""
     with new_session(settings) as session:
         try:
@@ -54,7 +50,7 @@ def _train(
     settings: Settings,
     job_id: str,
     lease_token: str,
-    should_pause: Callable[[], bool],
+    should_pause: PauseCheck,
 ) -> None:
     job = session.get(Job, job_id)
     if job is None or job.lease_token != lease_token:
@@ -67,61 +63,126 @@ def _train(
         raise LeaseLost(job_id)
     store = ArtifactStore(settings.artifact_root)
     reporter = JobReporter(session, job_id, lease_token)
-    trainer = FullFineTuner(
-        plan.arguments,
-        base_model_path=plan.base_model_path,
+    context = RunContext(
         device=device,
-        on_progress=reporter.on_progress,
-        on_epoch=reporter.on_epoch,
+        callbacks=Callbacks(reporter.on_progress, reporter.on_epoch, should_pause),
         checkpoint_dir=store.checkpoint_dir(job_id),
-        should_pause=should_pause,
+        embeddings_dir=store.embeddings_dir,
     )
-    result = trainer.train(plan.train, plan.validation)
+    trained = run(plan, context)
+    published = _publish(settings, store, job, plan, trained)
+    if not leases.succeed(
+        session,
+        job_id=job_id,
+        lease_token=lease_token,
+        model=published.model,
+        progress=reporter.latest,
+        evaluation=published.evaluation,
+    ):
+        store.delete(published.model.id)
+        raise LeaseLost(job_id)
+    store.delete_checkpoint(job_id)
+
+
+def _publish(
+    settings: Settings,
+    store: ArtifactStore,
+    job: Job,
+    plan: StrategyPlan,
+    trained: TrainedClassifier,
+) -> _Published:
+    """Write the artifact, then score it as it will be served: loaded back from disk."""
     model_id = new_id("mdl")
     manifest = Manifest(
         strategy=job.strategy,
         base_model=job.base_model,
-        labels=result.labels,
-        metrics=result.metrics,
+        labels=trained.labels,
+        metrics=trained.metrics,
         hyperparameters=plan.arguments.to_dict(),
         max_length=plan.arguments.max_length,
+        multi_label=trained.multi_label,
+        thresholds=trained.thresholds,
+        label_descriptions=plan.descriptions,
     )
     with store.writing(model_id) as directory:
-        save_artifact(result, manifest, directory)
+        save_artifact(trained.save, manifest, directory)
     model = Model(
         id=model_id,
         team_id=job.team_id,
         job_id=job.id,
         strategy=job.strategy,
         base_model=job.base_model,
-        labels=result.labels,
-        metrics=result.metrics,
+        labels=trained.labels,
+        multi_label=trained.multi_label,
+        metrics=trained.metrics,
         artifact_key=model_id,
         size_bytes=size_of(store.path(model_id)),
     )
-    if not leases.succeed(
-        session, job_id=job_id, lease_token=lease_token, model=model, progress=reporter.latest
-    ):
-        store.delete(model_id)
-        raise LeaseLost(job_id)
-    store.delete_checkpoint(job_id)
+    evaluation = None
+    if plan.validation:
+        evaluation = evaluations.build(
+            settings,
+            store,
+            model,
+            plan.validation,
+            dataset_id=job.validation_dataset_id,
+            kind="validation",
+        )
+    return _Published(model, evaluation)
 
 
-def _plan(session: Session, settings: Settings, job: Job) -> TrainingPlan:
+def _plan(session: Session, settings: Settings, job: Job) -> StrategyPlan:
     base_model_path = settings.registered_base_models.get(job.base_model)
     if base_model_path is None:
         raise BaseModelError(f"base model {job.base_model!r} is no longer registered")
-    if job.dataset_id is None:
-        raise TrainingDataError("the job's dataset was deleted")
-    arguments = FullFineTuneArguments(**job.hyperparameters)
-    examples = datasets.get_examples(session, dataset_id=job.dataset_id)
+    arguments = arguments_for(job.strategy, job.hyperparameters)
+    examples, multi_label = _examples(session, job.dataset_id, job)
+    corpora = {_corpus_key(job.dataset_id, job, arguments.max_length): _texts(examples)}
     if job.validation_dataset_id is not None:
-        validation = datasets.get_examples(session, dataset_id=job.validation_dataset_id)
-        return TrainingPlan(arguments, base_model_path, examples, validation)
-    if job.validation_split is None:
+        validation, _ = _examples(session, job.validation_dataset_id, job)
+        key = _corpus_key(job.validation_dataset_id, job, arguments.max_length)
+        corpora[key] = _texts(validation)
+        train = examples
+    elif job.strategy == "zero_shot":
+        train, validation = [], examples
+    elif job.validation_split is None:
         raise TrainingDataError("the job has neither a validation split nor a validation dataset")
-    train, validation = stratified_split(examples, job.validation_split, arguments.seed)
-    return TrainingPlan(arguments, base_model_path, train, validation)
+    else:
+        seed = getattr(arguments, "seed", 0)
+        train, validation = stratified_split(examples, job.validation_split, seed)
+    labels = label_names(examples) if examples else sorted(job.label_descriptions or {})
+    return StrategyPlan(
+        strategy=job.strategy,
+        arguments=arguments,
+        base_model_path=base_model_path,
+        train=train,
+        validation=validation,
+        labels=labels,
+        descriptions=descriptions_for(labels, job.label_descriptions),
+        multi_label=multi_label,
+        corpora=corpora,
+    )
+
+
+def _examples(
+    session: Session, dataset_id: str | None, job: Job
+) -> tuple[list[LabeledExample], bool]:
+    if dataset_id is None:
+        if job.strategy == "zero_shot":
+            return [], False
+        raise TrainingDataError("the job's dataset was deleted")
+    dataset = datasets.get(session, team_id=job.team_id, dataset_id=dataset_id)
+    if dataset is None:
+        raise TrainingDataError(f"dataset {dataset_id} was deleted")
+    return datasets.get_examples(session, dataset_id=dataset_id), dataset.multi_label
+
+
+def _texts(examples: list[LabeledExample]) -> list[str]:
+    return [example.text for example in examples]
+
+
+def _corpus_key(dataset_id: str | None, job: Job, max_length: int) -> str:
+    return f"{dataset_id}/{job.base_model}/{max_length}"
 
 
 def _describe_failure(error: Exception) -> tuple[str, str]:

@@ -31,7 +31,12 @@ def validate_file(upload: FileUpload, limits: DatasetLimits) -> tuple[str, Valid
 
 def validate_examples(examples: list[ExampleIn], limits: DatasetLimits) -> ValidatedDataset:
     rows = [
-        RawRow(f"examples[{index}]", example.text, example.label)
+        RawRow(
+            f"examples[{index}]",
+            example.text,
+            example.labels if example.labels is not None else example.label,
+            multi_label=example.labels is not None,
+        )
         for index, example in enumerate(examples)
     ]
     return validate_rows(rows, limits)

@@ -1,5 +1,6 @@
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 
 from app.core.storage import ArtifactStore
 from app.ml.predictor import Predictor
@@ -8,8 +9,11 @@ from app.ml.predictor import Predictor
 class ModelCache:
     """Loaded predictors, least recently used first out; concurrent first requests load once."""
 
-    def __init__(self, store: ArtifactStore, capacity: int) -> None:
+    def __init__(
+        self, store: ArtifactStore, capacity: int, base_models: Mapping[str, str] | None = None
+    ) -> None:
         self.store = store
+        self.base_models = dict(base_models or {})
         self.capacity = capacity
         self._predictors: OrderedDict[str, Predictor] = OrderedDict()
         self._lock = threading.Lock()
@@ -25,7 +29,7 @@ class ModelCache:
             with self._lock:
                 if artifact_key in self._predictors:
                     return self._predictors[artifact_key]
-            predictor = Predictor.from_pretrained(self.store.path(artifact_key))
+            predictor = Predictor.from_pretrained(self.store.path(artifact_key), self.base_models)
             with self._lock:
                 self._predictors[artifact_key] = predictor
                 self._loading.pop(artifact_key, None)

@@ -8,12 +8,13 @@ from app.ml.artifact import Manifest, save_artifact
 from app.ml.data import LabeledExample, TrainingDataError, stratified_split
 from app.ml.device import plan_device
 from app.ml.predictor import Predictor
-from app.ml.trainer import EpochReport, FullFineTuner, TrainingPaused, TrainingProgress
+from app.ml.progress import Callbacks, EpochReport, TrainingPaused, TrainingProgress
+from app.ml.trainer import FullFineTuner
 
 ROWS = [
-    LabeledExample("refund my money", "billing"),
-    LabeledExample("hello friend", "greeting"),
-    LabeledExample("my card was charged twice", "billing"),
+    LabeledExample.of("refund my money", "billing"),
+    LabeledExample.of("hello friend", "greeting"),
+    LabeledExample.of("my card was charged twice", "billing"),
 ]
 ARGS = FullFineTuneArguments(epochs=3, batch_size=2, learning_rate=1e-3)
 
@@ -21,7 +22,10 @@ ARGS = FullFineTuneArguments(epochs=3, batch_size=2, learning_rate=1e-3)
 def test_trainer_fits_three_rows_and_reports_progress(tiny_model_path: str) -> None:
     seen: list[TrainingProgress] = []
     trainer = FullFineTuner(
-        ARGS, base_model_path=tiny_model_path, device=plan_device("cpu"), on_progress=seen.append
+        ARGS,
+        base_model_path=tiny_model_path,
+        device=plan_device("cpu"),
+        callbacks=Callbacks(on_progress=seen.append),
     )
 
     result = trainer.train(ROWS, ROWS)
@@ -44,7 +48,7 @@ def test_trainer_stops_early_and_keeps_the_best_epoch(tiny_model_path: str) -> N
         frozen_in_place,
         base_model_path=tiny_model_path,
         device=plan_device("cpu"),
-        on_epoch=epochs.append,
+        callbacks=Callbacks(on_epoch=epochs.append),
     )
 
     result = trainer.train(ROWS, ROWS)
@@ -68,7 +72,7 @@ def test_trainer_resumes_from_checkpoint_as_if_never_stopped(
             base_model_path=tiny_model_path,
             device=plan_device("cpu"),
             checkpoint_dir=tmp_path / "checkpoint",
-            **callbacks,  # type: ignore[arg-type]
+            callbacks=Callbacks(**callbacks),  # type: ignore[arg-type]
         )
 
     uninterrupted = FullFineTuner(
@@ -89,7 +93,7 @@ def test_trainer_updates_every_encoder_parameter(tiny_model_path: str) -> None:
     trainer = FullFineTuner(ARGS, base_model_path=tiny_model_path, device=plan_device("cpu"))
     before = {
         name: p.clone()
-        for name, p in trainer._prepare(["billing", "greeting"])[0].named_parameters()
+        for name, p in trainer._prepare(["billing", "greeting"], False)[0].named_parameters()
     }
 
     result = trainer.train(ROWS, ROWS)
@@ -128,7 +132,7 @@ def test_saved_artifact_predicts_like_the_trained_model(
     )
     manifest = Manifest("full", "tiny", result.labels, result.metrics, ARGS.to_dict(), 128)
 
-    save_artifact(result, manifest, tmp_path)
+    save_artifact(result.save, manifest, tmp_path)
     predictor = Predictor.from_pretrained(tmp_path)
     predictions = predictor.predict(["refund please", "hi"], top_k=1)
 
@@ -138,8 +142,8 @@ def test_saved_artifact_predicts_like_the_trained_model(
 
 
 def test_stratified_split_keeps_every_label_in_training() -> None:
-    rows = [LabeledExample(f"{label} {i}", label) for label in "ab" for i in range(10)]
-    rows += [LabeledExample("c 1", "c"), LabeledExample("c 2", "c")]
+    rows = [LabeledExample.of(f"{label} {i}", label) for label in "ab" for i in range(10)]
+    rows += [LabeledExample.of("c 1", "c"), LabeledExample.of("c 2", "c")]
 
     train, held_out = stratified_split(rows, 0.2, seed=1)
 
@@ -149,7 +153,11 @@ def test_stratified_split_keeps_every_label_in_training() -> None:
 
 
 def test_stratified_split_of_tiny_data_holds_out_one_example() -> None:
-    rows = [LabeledExample("a1", "a"), LabeledExample("a2", "a"), LabeledExample("b1", "b")]
+    rows = [
+        LabeledExample.of("a1", "a"),
+        LabeledExample.of("a2", "a"),
+        LabeledExample.of("b1", "b"),
+    ]
 
     train, held_out = stratified_split(rows, 0.1, seed=1)
 
@@ -182,8 +190,10 @@ def test_trainer_paused_mid_epoch_resumes_at_the_same_step(
             base_model_path=tiny_model_path,
             device=plan_device("cpu"),
             checkpoint_dir=tmp_path / "checkpoint",
-            on_progress=lambda progress: steps.append(progress.step),
-            **options,  # type: ignore[arg-type]
+            callbacks=Callbacks(
+                on_progress=lambda progress: steps.append(progress.step),
+                **options,  # type: ignore[arg-type]
+            ),
         )
 
     uninterrupted = FullFineTuner(

@@ -31,6 +31,7 @@ def to_public(dataset: Dataset) -> DatasetPublic:
         format=dataset.source_format,
         num_examples=dataset.num_examples,
         labels=dataset.label_counts,
+        multi_label=dataset.multi_label,
         warnings=dataset.warnings,
         created_at=dataset.created_at,
     )

@@ -1,4 +1,6 @@
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from app.api.deps import (
     AfterQuery,
@@ -11,11 +13,13 @@ from app.api.deps import (
     StoreDep,
     WriteKey,
 )
-from app.core.problems import ValidationFailed
+from app.core.problems import NotFound, ValidationFailed
 from app.ml.predictor import Prediction
-from app.models import Model
+from app.models import Evaluation, Model
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.model import (
+    EvaluateRequest,
+    EvaluationPublic,
     LabelScorePublic,
     ModelPublic,
     ModelsPublic,
@@ -23,7 +27,7 @@ from app.schemas.model import (
     PredictRequest,
     PredictResponse,
 )
-from app.services import models
+from app.services import datasets, evaluations, models
 
 router = APIRouter(prefix="/models", tags=["models"], responses=PROBLEM_RESPONSES)
 
@@ -35,6 +39,7 @@ def to_public(model: Model) -> ModelPublic:
         strategy=model.strategy,
         base_model=model.base_model,
         labels=model.labels,
+        multi_label=model.multi_label,
         metrics=model.metrics,
         size_bytes=model.size_bytes,
         created_at=model.created_at,
@@ -45,6 +50,7 @@ def prediction_public(prediction: Prediction) -> PredictionPublic:
     return PredictionPublic(
         label=prediction.label,
         score=prediction.score,
+        labels=prediction.labels,
         scores=[LabelScorePublic(label=s.label, score=s.score) for s in prediction.scores],
     )
 
@@ -81,10 +87,76 @@ def predict(
     """Label one or many texts; each answer carries every label's score, or the best `top_k`."""
     texts = body.texts
     _check_inputs(texts, settings.max_predict_inputs, settings.max_text_chars)
-    predictions = cache.get(model.artifact_key).predict(texts, top_k=body.top_k)
+    thresholds = _thresholds(body.thresholds, model)
+    predictions = cache.get(model.artifact_key).predict(
+        texts, top_k=body.top_k, thresholds=thresholds
+    )
     return PredictResponse(
         model_id=model.id, predictions=[prediction_public(p) for p in predictions]
     )
+
+
+@router.post("/{model_id}/evaluate", status_code=201, response_model=EvaluationPublic)
+def evaluate_model(
+    body: EvaluateRequest,
+    model: ModelDep,
+    session: SessionDep,
+    cache: ModelCacheDep,
+    key: WriteKey,
+) -> EvaluationPublic:
+    """Score the model on every example of a labeled dataset; the report is kept."""
+    dataset = datasets.get(session, team_id=key.team_id, dataset_id=body.dataset_id)
+    if dataset is None:
+        message = f"dataset {body.dataset_id} not found"
+        raise ValidationFailed(message, errors=[{"location": "dataset_id", "message": message}])
+    predictor = cache.get(model.artifact_key)
+    evaluation = evaluations.evaluate(session, predictor=predictor, model=model, dataset=dataset)
+    return evaluation_public(evaluation)
+
+
+@router.get("/{model_id}/evaluation", response_model=EvaluationPublic)
+def get_evaluation(
+    model: ModelDep,
+    session: SessionDep,
+    dataset_id: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="The latest report on this dataset; without it, the validation report.",
+        ),
+    ] = None,
+) -> EvaluationPublic:
+    evaluation = evaluations.get_latest(session, model_id=model.id, dataset_id=dataset_id)
+    if evaluation is None:
+        where = f"on dataset {dataset_id}" if dataset_id else "on validation data"
+        raise NotFound(f"model {model.id} has no evaluation {where}")
+    return evaluation_public(evaluation)
+
+
+def evaluation_public(evaluation: Evaluation) -> EvaluationPublic:
+    return EvaluationPublic(
+        id=evaluation.id,
+        model_id=evaluation.model_id,
+        dataset_id=evaluation.dataset_id,
+        kind=evaluation.kind,
+        report=evaluation.report,
+        created_at=evaluation.created_at,
+    )
+
+
+def _thresholds(given: dict[str, float] | float | None, model: Model) -> dict[str, float] | None:
+    if given is None:
+        return None
+    if not model.multi_label:
+        message = "thresholds apply to multi-label models only"
+        raise ValidationFailed(message, errors=[{"location": "thresholds", "message": message}])
+    if isinstance(given, float | int):
+        return dict.fromkeys(model.labels, float(given))
+    unknown = sorted(set(given) - set(model.labels))
+    if unknown:
+        message = f"labels {unknown} are not labels of model {model.id}"
+        raise ValidationFailed(message, errors=[{"location": "thresholds", "message": message}])
+    return given
 
 
 def _check_inputs(texts: list[str], max_inputs: int, max_chars: int) -> None:

@@ -1,0 +1,60 @@
+"""A classifier made of a sentence encoder and a linear head: what `frozen`, `few_shot` and
+`zero_shot` train and serve. The artifact holds the head, plus the encoder only when the
+strategy changed it; otherwise the encoder is the registered base model."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from app.ml.device import DevicePlan
+from app.ml.head import LinearHead, probabilities
+from app.ml.sentence import SentenceEncoder
+
+HEAD_FILE = "head.safetensors"
+ENCODER_DIRECTORY = "encoder"
+
+
+@dataclass
+class SentenceClassifier:
+    encoder: SentenceEncoder
+    head: LinearHead
+    labels: list[str]
+    multi_label: bool
+    metrics: dict[str, float] = field(default_factory=dict)
+    thresholds: list[float] | None = None
+    owns_encoder: bool = False
+
+    def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.probabilities_of(self.encoder.embed(texts))
+
+    @torch.inference_mode()
+    def probabilities_of(self, features: torch.Tensor) -> torch.Tensor:
+        return probabilities(self.head(features), self.multi_label)
+
+    def save(self, directory: Path) -> None:
+        state = {name: tensor.contiguous() for name, tensor in self.head.state_dict().items()}
+        save_file(state, directory / HEAD_FILE)
+        if self.owns_encoder:
+            self.encoder.save(directory / ENCODER_DIRECTORY)
+
+    @classmethod
+    def load(
+        cls,
+        directory: Path,
+        *,
+        base_model_path: str,
+        labels: list[str],
+        multi_label: bool,
+        max_length: int,
+        device: DevicePlan,
+    ) -> "SentenceClassifier":
+        own_encoder = directory / ENCODER_DIRECTORY
+        encoder_path = own_encoder if own_encoder.is_dir() else Path(base_model_path)
+        encoder = SentenceEncoder.load(encoder_path, max_length, device)
+        state = load_file(directory / HEAD_FILE)
+        head = LinearHead(state["linear.weight"].shape[1], len(labels), 1.0)
+        head.load_state_dict(state)
+        return cls(encoder, head.eval(), labels, multi_label, owns_encoder=own_encoder.is_dir())

@@ -1,0 +1,90 @@
+"""Evaluation reports of models: on their validation data when trained, on any labeled
+dataset on request."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.config import Settings
+from app.core.ids import new_id
+from app.core.problems import ValidationFailed
+from app.core.storage import ArtifactStore
+from app.ml.data import LabeledExample
+from app.ml.evaluation import evaluation_report
+from app.ml.predictor import Predictor
+from app.models import Dataset, Evaluation, Model
+from app.services import datasets
+
+
+def build(
+    settings: Settings,
+    store: ArtifactStore,
+    model: Model,
+    examples: Sequence[LabeledExample],
+    *,
+    dataset_id: str | None,
+    kind: str,
+) -> Evaluation:
+    directory = store.path(model.artifact_key)
+    predictor = Predictor.from_pretrained(directory, settings.registered_base_models)
+    return score(predictor, model, examples, dataset_id=dataset_id, kind=kind)
+
+
+def score(
+    predictor: Predictor,
+    model: Model,
+    examples: Sequence[LabeledExample],
+    *,
+    dataset_id: str | None,
+    kind: str,
+) -> Evaluation:
+    probabilities = predictor.probabilities([example.text for example in examples]).numpy()
+    report = evaluation_report(
+        predictor.labels,
+        examples,
+        probabilities,
+        multi_label=predictor.multi_label,
+        thresholds=predictor.thresholds if predictor.multi_label else None,
+    )
+    return Evaluation(
+        id=new_id("evl"),
+        team_id=model.team_id,
+        model_id=model.id,
+        dataset_id=dataset_id,
+        kind=kind,
+        report=report,
+    )
+
+
+def evaluate(
+    session: Session, *, predictor: Predictor, model: Model, dataset: Dataset
+) -> Evaluation:
+    """Score `model` on every example of `dataset`, whose labels must all be the model's."""
+    unknown = sorted(set(dataset.label_counts) - set(model.labels))
+    if unknown:
+        raise _invalid(f"labels {unknown} of dataset {dataset.id} are not labels of the model")
+    if dataset.multi_label != model.multi_label:
+        kinds = {True: "multi-label", False: "single-label"}
+        raise _invalid(
+            f"dataset {dataset.id} is {kinds[dataset.multi_label]} but the model is "
+            f"{kinds[model.multi_label]}"
+        )
+    examples = datasets.get_examples(session, dataset_id=dataset.id)
+    evaluation = score(predictor, model, examples, dataset_id=dataset.id, kind="dataset")
+    session.add(evaluation)
+    session.commit()
+    return evaluation
+
+
+def get_latest(session: Session, *, model_id: str, dataset_id: str | None) -> Evaluation | None:
+    statement = select(Evaluation).where(Evaluation.model_id == model_id)
+    if dataset_id is None:
+        statement = statement.where(Evaluation.kind == "validation")
+    else:
+        statement = statement.where(Evaluation.dataset_id == dataset_id)
+    return session.scalars(statement.order_by(Evaluation.id.desc()).limit(1)).first()
+
+
+def _invalid(message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors=[{"location": "dataset_id", "message": message}])

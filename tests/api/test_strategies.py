@@ -1,0 +1,169 @@
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.core.config import Settings
+from tests.factories import (
+    INTENTS,
+    TeamCredentials,
+    create_dataset,
+    create_job,
+    example_rows,
+    run_queued_jobs,
+)
+
+STRATEGY_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
+    "full": {"epochs": 2, "batch_size": 4, "learning_rate": 1e-3},
+    "lora": {"epochs": 2, "batch_size": 4, "r": 4, "alpha": 8},
+    "frozen": {"epochs": 5},
+    "few_shot": {"epochs": 5, "contrastive_epochs": 1, "contrastive_batch_size": 8},
+    "zero_shot": {},
+}
+
+
+def finished_job(client: TestClient, team: TeamCredentials, settings: Settings, **body: Any) -> Any:
+    response = create_job(client, team, **body)
+    assert response.status_code == 202, response.text
+    run_queued_jobs(settings)
+    return client.get(f"/v1/jobs/{response.json()['id']}", headers=team.headers).json()
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGY_HYPERPARAMETERS))
+def test_train_model_with_each_strategy_serves_and_evaluates(
+    client: TestClient, team: TeamCredentials, settings: Settings, strategy: str
+) -> None:
+    job = finished_job(
+        client,
+        team,
+        settings,
+        dataset_id=create_dataset(client, team),
+        strategy=strategy,
+        hyperparameters=STRATEGY_HYPERPARAMETERS[strategy],
+        validation_split=None if strategy == "zero_shot" else 0.2,
+    )
+
+    assert job["status"] == "succeeded", job
+    assert job["strategy"] == job["requested_strategy"] == strategy
+    model = client.get(f"/v1/models/{job['model_id']}", headers=team.headers).json()
+    assert model["strategy"] == strategy
+    assert model["labels"] == sorted(INTENTS)
+    predictions = client.post(
+        f"/v1/models/{model['id']}/predict",
+        headers=team.headers,
+        json={"inputs": ["refund my payment", "hello"]},
+    ).json()["predictions"]
+    assert [p["labels"] for p in predictions] == [[p["label"]] for p in predictions]
+    evaluation = client.get(f"/v1/models/{model['id']}/evaluation", headers=team.headers)
+    assert evaluation.status_code == 200, evaluation.text
+    report = evaluation.json()["report"]
+    assert report["num_examples"] == (15 if strategy == "zero_shot" else 3)
+    assert set(report["per_label"]) == set(INTENTS)
+    assert sum(map(sum, report["confusion_matrix"]["matrix"])) == report["num_examples"]
+
+
+def test_zero_shot_without_a_dataset_classifies_by_descriptions(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    descriptions = {"billing": "payments and invoices", "greeting": "saying hello"}
+
+    job = finished_job(
+        client,
+        team,
+        settings,
+        dataset_id=None,
+        strategy="zero_shot",
+        label_descriptions=descriptions,
+        hyperparameters={},
+        validation_split=None,
+    )
+
+    assert job["status"] == "succeeded", job
+    assert job["dataset_id"] is None
+    assert job["label_descriptions"] == descriptions
+    model_id = job["model_id"]
+    answer = client.post(
+        f"/v1/models/{model_id}/predict", headers=team.headers, json={"inputs": "hi"}
+    )
+    assert {s["label"] for s in answer.json()["predictions"][0]["scores"]} == set(descriptions)
+    missing = client.get(f"/v1/models/{model_id}/evaluation", headers=team.headers)
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "location", "fragment"),
+    [
+        ({"strategy": "full", "per_label": 3}, "strategy", "few_shot"),
+        ({"strategy": "lora", "per_label": 3}, "strategy", "few_shot"),
+        ({"strategy": "frozen", "hyperparameters": {"r": 4}}, "hyperparameters.r", "frozen"),
+        (
+            {"strategy": "zero_shot", "hyperparameters": {"scale": -1}},
+            "hyperparameters.scale",
+            "greater than 0",
+        ),
+        ({"strategy": "full", "dataset_id": None}, "dataset_id", "zero_shot"),
+        (
+            {"strategy": "few_shot", "label_descriptions": {"refunds": "money back"}},
+            "label_descriptions",
+            "refunds",
+        ),
+    ],
+)
+def test_create_job_rejects_a_strategy_that_does_not_fit(
+    client: TestClient,
+    team: TeamCredentials,
+    body: dict[str, Any],
+    location: str,
+    fragment: str,
+) -> None:
+    body = dict(body)
+    per_label = body.pop("per_label", 5)
+    intents = {label: texts[:per_label] for label, texts in INTENTS.items()}
+    dataset = client.post(
+        "/v1/datasets", headers=team.headers, json={"examples": example_rows(intents)}
+    ).json()
+    body = {"dataset_id": dataset["id"], "hyperparameters": {}, **body}
+
+    response = create_job(client, team, **body)
+
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert error["location"] == location
+    assert fragment in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("per_label", "budget", "chosen"),
+    [(5, "standard", "few_shot"), (5, "low", "frozen"), (5, "high", "few_shot")],
+)
+def test_auto_records_the_strategy_it_chose_and_why(
+    client: TestClient, team: TeamCredentials, per_label: int, budget: str, chosen: str
+) -> None:
+    response = create_job(
+        client,
+        team,
+        create_dataset(client, team),
+        strategy="auto",
+        budget=budget,
+        hyperparameters={},
+    )
+
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert (job["requested_strategy"], job["strategy"], job["budget"]) == ("auto", chosen, budget)
+    assert f"median of {per_label} examples per label" in job["strategy_reason"]
+    assert job["hyperparameters"]["max_length"] == 128
+
+
+def test_frozen_jobs_on_the_same_dataset_encode_it_once(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    dataset_id = create_dataset(client, team)
+    body = {"dataset_id": dataset_id, "strategy": "frozen", "hyperparameters": {"epochs": 2}}
+
+    first = finished_job(client, team, settings, **body)
+    second = finished_job(client, team, settings, **{**body, "hyperparameters": {"epochs": 3}})
+
+    assert first["metrics"]["encoded_texts"] == 15
+    assert second["metrics"]["encoded_texts"] == 0
+    assert second["hyperparameters"]["epochs"] == 3

@@ -1,0 +1,216 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+from app.ml.arguments import (
+    FewShotArguments,
+    HeadArguments,
+    LoraArguments,
+    ZeroShotArguments,
+)
+from app.ml.artifact import Manifest, save_artifact
+from app.ml.data import LabeledExample
+from app.ml.device import plan_device
+from app.ml.embeddings import CachedEmbeddings
+from app.ml.few_shot import supervised_contrastive_loss
+from app.ml.predictor import Predictor
+from app.ml.progress import Callbacks
+from app.ml.sentence import SentenceEncoder
+from app.ml.sequence_classifier import export_merged_lora
+from app.ml.strategies import RunContext, StrategyPlan, TrainedClassifier, arguments_for, run
+from app.ml.zero_shot import descriptions_for, readable
+
+ROWS = [
+    LabeledExample.of("refund my money", "billing"),
+    LabeledExample.of("my card was charged twice", "billing"),
+    LabeledExample.of("hello friend", "greeting"),
+    LabeledExample.of("good morning to you", "greeting"),
+]
+MULTI = [
+    LabeledExample.of("refund and hello", ["billing", "greeting"]),
+    LabeledExample.of("my card was charged", ["billing"]),
+    LabeledExample.of("hello there", ["greeting"]),
+    LabeledExample.of("nothing at all", []),
+]
+CPU = plan_device("cpu")
+
+
+def _plan(strategy: str, base: str, rows: list[LabeledExample], **options: object) -> StrategyPlan:
+    labels = sorted({label for row in rows for label in row.labels})
+    return StrategyPlan(
+        strategy=strategy,
+        arguments=arguments_for(strategy, options),
+        base_model_path=base,
+        train=[] if strategy == "zero_shot" else rows,
+        validation=rows,
+        labels=labels,
+        descriptions=descriptions_for(labels, None),
+        multi_label=any(len(row.labels) != 1 for row in rows),
+        corpora={"rows": [row.text for row in rows]},
+    )
+
+
+def _saved(trained: TrainedClassifier, plan: StrategyPlan, directory: Path) -> Predictor:
+    manifest = Manifest(
+        strategy=plan.strategy,
+        base_model="tiny",
+        labels=trained.labels,
+        metrics=trained.metrics,
+        hyperparameters=plan.arguments.to_dict(),
+        max_length=plan.arguments.max_length,
+        multi_label=trained.multi_label,
+        thresholds=trained.thresholds,
+    )
+    save_artifact(trained.save, manifest, directory)
+    return Predictor.from_pretrained(directory, {"tiny": plan.base_model_path})
+
+
+@pytest.mark.parametrize(
+    ("strategy", "options"),
+    [
+        ("full", {"epochs": 2, "batch_size": 2}),
+        ("lora", {"epochs": 2, "batch_size": 2, "r": 4, "alpha": 8}),
+        ("frozen", {"epochs": 5}),
+        ("few_shot", {"epochs": 5, "contrastive_epochs": 2, "contrastive_batch_size": 4}),
+        ("zero_shot", {}),
+    ],
+)
+def test_every_strategy_saves_a_model_that_predicts_as_trained(
+    tiny_model_path: str, tmp_path: Path, strategy: str, options: dict[str, object]
+) -> None:
+    plan = _plan(strategy, tiny_model_path, ROWS, **options)
+
+    trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
+    predictor = _saved(trained, plan, tmp_path / "model")
+    predictions = predictor.predict([row.text for row in ROWS])
+
+    assert trained.labels == ["billing", "greeting"]
+    assert {"accuracy", "macro_f1", "loss"} <= set(trained.metrics)
+    assert all(p.label in trained.labels and p.labels == [p.label] for p in predictions)
+    assert all(sum(s.score for s in p.scores) == pytest.approx(1.0) for p in predictions)
+
+
+def test_lora_artifact_holds_only_adapters_and_exports_a_merged_model(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    plan = _plan("lora", tiny_model_path, ROWS, epochs=2, batch_size=2, r=4, alpha=8)
+    trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
+    predictor = _saved(trained, plan, tmp_path / "model")
+
+    export_merged_lora(
+        tmp_path / "model", tiny_model_path, trained.labels, tmp_path / "merged", multi_label=False
+    )
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    merged = AutoModelForSequenceClassification.from_pretrained(tmp_path / "merged")
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "merged")
+    with torch.inference_mode():
+        logits = merged(**tokenizer(["refund my money"], return_tensors="pt")).logits
+
+    files = {path.name for path in (tmp_path / "model").iterdir()}
+    assert "adapter_model.safetensors" in files
+    assert "model.safetensors" not in files
+    expected = predictor.probabilities(["refund my money"])
+    assert torch.allclose(logits.softmax(-1), expected, atol=1e-5)
+
+
+def test_lora_trains_only_adapters_and_the_head(tiny_model_path: str, tmp_path: Path) -> None:
+    from app.ml.trainer import FullFineTuner
+
+    tuner = FullFineTuner(
+        LoraArguments(epochs=1, batch_size=2, r=4), base_model_path=tiny_model_path, device=CPU
+    )
+    model, _ = tuner._prepare(["billing", "greeting"], False)
+
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+
+    assert trainable
+    assert all("lora_" in name or "classifier" in name for name in trainable)
+
+
+def test_frozen_second_run_reuses_cached_embeddings(tiny_model_path: str, tmp_path: Path) -> None:
+    texts = [row.text for row in ROWS]
+    first = SentenceEncoder.load(tiny_model_path, 32, CPU)
+    second = SentenceEncoder.load(tiny_model_path, 32, CPU)
+
+    computed = CachedEmbeddings(tmp_path, first, {"ds/tiny/32": texts})(texts)
+    reused = CachedEmbeddings(tmp_path, second, {"ds/tiny/32": texts})(texts[::-1])
+
+    assert first.encoded_texts == len(texts)
+    assert second.encoded_texts == 0
+    assert torch.equal(reused, computed.flip(0))
+
+
+def test_cached_embeddings_recompute_when_the_texts_differ(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    encoder = SentenceEncoder.load(tiny_model_path, 32, CPU)
+    CachedEmbeddings(tmp_path, encoder, {"key": ["a", "b"]})(["a"])
+
+    CachedEmbeddings(tmp_path, encoder, {"key": ["a", "c"]})(["c"])
+
+    assert encoder.encoded_texts == 4
+
+
+def test_zero_shot_without_examples_builds_a_model_from_descriptions(
+    tiny_model_path: str,
+) -> None:
+    plan = _plan("zero_shot", tiny_model_path, ROWS)
+    plan = StrategyPlan(**{**plan.__dict__, "validation": []})
+
+    trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
+
+    assert trained.labels == ["billing", "greeting"]
+    assert "accuracy" not in trained.metrics
+    assert trained.metrics["encoded_texts"] == 2
+
+
+def test_multi_label_strategies_tune_a_threshold_per_label(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    for strategy, options in [
+        ("frozen", {"epochs": 3}),
+        ("full", {"epochs": 1}),
+        ("few_shot", {"epochs": 3, "contrastive_epochs": 1, "contrastive_batch_size": 4}),
+        ("zero_shot", {}),
+    ]:
+        plan = _plan(strategy, tiny_model_path, MULTI, **options)
+        trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
+        predictor = _saved(trained, plan, tmp_path / strategy)
+
+        prediction = predictor.predict(["refund and hello"], thresholds={"billing": 0.0})[0]
+
+        assert trained.multi_label
+        assert trained.thresholds is not None
+        assert len(trained.thresholds) == 2
+        assert "billing" in prediction.labels
+        assert all(0.0 <= s.score <= 1.0 for s in prediction.scores)
+
+
+def test_supervised_contrastive_loss_prefers_same_label_neighbours() -> None:
+    membership = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    grouped = torch.nn.functional.normalize(
+        torch.tensor([[1.0, 0.1], [1.0, 0.0], [0.0, 1.0], [0.1, 1.0]]), dim=1
+    )
+    mixed = grouped[[0, 2, 1, 3]]
+
+    assert supervised_contrastive_loss(grouped, membership, 0.1) < supervised_contrastive_loss(
+        mixed, membership, 0.1
+    )
+
+
+def test_readable_label_names() -> None:
+    assert readable("book_flight") == "book flight"
+    assert readable("card-declined  now") == "card declined now"
+    assert descriptions_for(["a_b", "c"], {"c": "the letter c"}) == {
+        "a_b": "a b",
+        "c": "the letter c",
+    }
+
+
+def test_arguments_fill_in_strategy_defaults() -> None:
+    assert arguments_for("lora", {"r": 4}) == LoraArguments(r=4)
+    assert arguments_for("frozen", {}) == HeadArguments()
+    assert arguments_for("few_shot", {"temperature": 0.1}) == FewShotArguments(temperature=0.1)
+    assert arguments_for("zero_shot", {"scale": None}) == ZeroShotArguments()
