@@ -15,7 +15,8 @@ import torch
 
 from app.core.config import get_settings
 from app.ml.arguments import FullFineTuneArguments
-from app.ml.data import LabeledExample, label_names
+from app.ml.checkpoint import TrainingState
+from app.ml.data import LabeledExample, encode_targets, label_names
 from app.ml.device import DevicePlan, plan_device
 from app.ml.loading import load_classifier, load_tokenizer
 from app.ml.trainer import FullFineTuner
@@ -55,9 +56,12 @@ def job_loop(
 ) -> float:
     args = FullFineTuneArguments(epochs=1, batch_size=batch_size, max_length=max_length)
     trainer = FullFineTuner(args, base_model_path=path, device=plan)
-    model, tokenizer = trainer._prepare(label_names(rows))
+    labels = label_names(rows)
+    model, tokenizer = trainer._prepare(labels, False)
+    optimization = trainer._optimization(model, len(rows))
+    targets = encode_targets(rows, labels, multi_label=False)
     started = time.perf_counter()
-    trainer._fit(model, tokenizer, rows, label_names(rows))
+    trainer._train_epoch(model, tokenizer, rows, targets, optimization, TrainingState(), epoch=1)
     _synchronize(plan)
     return len(rows) / (time.perf_counter() - started)
 
@@ -79,7 +83,7 @@ def main() -> None:
     path = settings.registered_base_models[settings.default_base_model]
     every = read_split("train")
     step = max(1, len(every) // args.rows)
-    rows = [LabeledExample(r["text"], r["label"]) for r in every[::step][: args.rows]]
+    rows = [LabeledExample.of(r["text"], r["label"]) for r in every[::step][: args.rows]]
     plan = plan_device(settings.device)
     results: dict[str, list[float]] = {"plain PyTorch loop": [], "adaptd job loop": []}
     for _ in range(args.repeats):

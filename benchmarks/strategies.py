@@ -1,0 +1,154 @@
+"""Every strategy on CLINC150, through the HTTP API: the code path users call.
+
+Starts `adaptd serve` on an empty data directory (embedded default: SQLite, local runner),
+uploads the splits, and runs: `zero_shot` from label names; `frozen` and `few_shot` on 10
+examples per intent; `frozen`, `lora` and `full` on the whole train split. Each model is
+scored on the test split through the predict endpoint (and evaluated by
+`POST /v1/models/{id}/evaluate` for its calibration). Prints one table.
+
+    python -m benchmarks.strategies          # everything: about an hour on 2 CPU cores
+    python -m benchmarks.strategies --only zero_shot frozen@10 few_shot@10
+"""
+
+import argparse
+import csv
+import io
+import random
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.common import predict_all, read_split, running_adaptd, score, wait_for_job
+
+SHOTS = 10
+MAX_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    strategy: str
+    data: str
+    hyperparameters: dict[str, Any]
+
+
+RUNS = [
+    Run("zero_shot", "zero_shot", "none", {"max_length": MAX_LENGTH}),
+    Run("frozen@10", "frozen", "shots", {"max_length": MAX_LENGTH}),
+    Run("few_shot@10", "few_shot", "shots", {"max_length": MAX_LENGTH}),
+    Run("frozen", "frozen", "train", {"max_length": MAX_LENGTH}),
+    Run("lora", "lora", "train", {"max_length": MAX_LENGTH, "epochs": 5}),
+    Run("full", "full", "train", {"max_length": MAX_LENGTH, "epochs": 5, "learning_rate": 1e-4}),
+]
+DATA_NAMES = {"none": "label names", "shots": f"{SHOTS} per intent", "train": "train split"}
+GOALS = {"full": 96.9, "frozen": 95.0, "few_shot@10": 91.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", nargs="*", choices=[run.name for run in RUNS])
+    args = parser.parse_args()
+    runs = [run for run in RUNS if not args.only or run.name in args.only]
+
+    train, validation, test = read_split("train"), read_split("validation"), read_split("test")
+    shots = _per_label(train, SHOTS, seed=0)
+    rows: list[str] = []
+    with tempfile.TemporaryDirectory() as scratch, running_adaptd(Path(scratch) / "data") as client:
+        datasets = {
+            "train": _upload(client, "clinc150-train", train),
+            "shots": _upload(client, f"clinc150-train-{SHOTS}-per-intent", shots),
+            "validation": _upload(client, "clinc150-validation", validation),
+            "test": _upload(client, "clinc150-test", test),
+        }
+        for run in runs:
+            row = _measure(client, run, datasets, test)
+            rows.append(row)
+            print(row, flush=True)
+
+    print(
+        f"\nCLINC150 test split ({len(test)} rows; 150 intents + oos), all-MiniLM-L6-v2, "
+        f"max_length {MAX_LENGTH}; 'train' = {len(train)} rows, '@10' = {len(shots)} rows\n"
+    )
+    print(
+        "| strategy | data | in-scope acc | goal | oos recall | macro-F1 | ECE | "
+        "job wall time | artifact |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(row)
+
+
+def _measure(
+    client: httpx.Client, run: Run, datasets: dict[str, str], test: list[dict[str, str]]
+) -> str:
+    body: dict[str, Any] = {
+        "strategy": run.strategy,
+        "hyperparameters": run.hyperparameters,
+        "validation_dataset_id": datasets["validation"],
+    }
+    if run.data != "none":
+        body["dataset_id"] = datasets[run.data]
+    else:
+        labels = sorted({row["label"] for row in test})
+        body["label_descriptions"] = {label: label.replace("_", " ") for label in labels}
+    answer = client.post("/v1/jobs", json=body)
+    answer.raise_for_status()
+    job = wait_for_job(client, answer.json()["id"])
+    if job["status"] != "succeeded":
+        raise SystemExit(f"{run.name}: job ended {job['status']}: {job['error']}")
+    wall = _seconds(str(job["started_at"]), str(job["finished_at"]))
+    model_id = str(job["model_id"])
+    predicted = predict_all(client, model_id, [r["text"] for r in test])
+    scores = score([r["label"] for r in test], predicted)
+    evaluation = client.post(
+        f"/v1/models/{model_id}/evaluate", json={"dataset_id": datasets["test"]}
+    ).json()
+    model = client.get(f"/v1/models/{model_id}").json()
+    goal = GOALS.get(run.name)
+    return (
+        f"| {run.strategy} | {DATA_NAMES[run.data]} | "
+        f"{100 * scores.in_scope_accuracy:.1f} | {f'>= {goal}' if goal else '-'} | "
+        f"{100 * scores.oos_recall:.1f} | {100 * scores.macro_f1:.1f} | "
+        f"{evaluation['report']['expected_calibration_error']:.3f} | {wall:.0f} s | "
+        f"{_size(model['size_bytes'])} |"
+    )
+
+
+def _per_label(rows: list[dict[str, str]], count: int, seed: int) -> list[dict[str, str]]:
+    by_label: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        by_label[row["label"]].append(row)
+    rng = random.Random(seed)
+    return [row for label in sorted(by_label) for row in rng.sample(by_label[label], count)]
+
+
+def _upload(client: httpx.Client, name: str, rows: list[dict[str, str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["text", "label"])
+    writer.writeheader()
+    writer.writerows(rows)
+    answer = client.post(
+        "/v1/datasets", files={"file": (f"{name}.csv", buffer.getvalue(), "text/csv")}
+    )
+    answer.raise_for_status()
+    return str(answer.json()["id"])
+
+
+def _seconds(started: str, finished: str) -> float:
+    return (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    main()
+    print(f"\n(benchmark wall time {time.perf_counter() - started:.0f} s)")
