@@ -1,3 +1,4 @@
+import re
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -11,7 +12,8 @@ from app.core.problems import Forbidden, NotFound, Unauthorized
 from app.core.security import tokens_equal
 from app.core.storage import ArtifactStore
 from app.models import ApiKey, Dataset, Job, Model
-from app.services import datasets, jobs, models, teams
+from app.schemas.alias import ALIAS_NAME_PATTERN
+from app.services import aliases, datasets, jobs, models, teams
 from app.serving.cache import ModelCache
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer adk_...`")
@@ -104,9 +106,21 @@ def get_model(model_id: str, session: SessionDep, key: ReadKey) -> Model:
     return model
 
 
+def get_model_or_alias(model_id: str, session: SessionDep, key: ReadKey) -> Model:
+    """A model by its id, or by the name of an alias that points at it."""
+    model = models.get(session, team_id=key.team_id, model_id=model_id)
+    if model is None and re.fullmatch(ALIAS_NAME_PATTERN, model_id):
+        alias = aliases.get_by_name(session, team_id=key.team_id, name=model_id)
+        model = session.get(Model, alias.model_id) if alias else None
+    if model is None:
+        raise NotFound(f"model or alias {model_id} not found")
+    return model
+
+
 DatasetDep = Annotated[Dataset, Depends(get_dataset)]
 JobDep = Annotated[Job, Depends(get_job)]
 ModelDep = Annotated[Model, Depends(get_model)]
+ModelOrAliasDep = Annotated[Model, Depends(get_model_or_alias)]
 
 LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size.")]
 AfterQuery = Annotated[

@@ -1,9 +1,10 @@
 from fastapi import APIRouter
 
-from app.api.routes import datasets, jobs, models, teams
+from app.api.routes import aliases, datasets, jobs, models, teams
 
 api_router = APIRouter(prefix="/v1")
 api_router.include_router(teams.router)
 api_router.include_router(datasets.router)
 api_router.include_router(jobs.router)
 api_router.include_router(models.router)
+api_router.include_router(aliases.router)

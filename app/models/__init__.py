@@ -1,3 +1,4 @@
+from app.models.alias import Alias, AliasMove
 from app.models.base import Base
 from app.models.dataset import Dataset, DatasetExample
 from app.models.evaluation import Evaluation
@@ -9,6 +10,8 @@ from app.models.team import ApiKey, Team
 
 __all__ = [
     "TERMINAL_STATUSES",
+    "Alias",
+    "AliasMove",
     "ApiKey",
     "Base",
     "Dataset",

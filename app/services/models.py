@@ -1,8 +1,9 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.problems import Conflict
 from app.core.storage import ArtifactStore
-from app.models import Model
+from app.models import Alias, Model
 from app.services.queries import Page, get_owned, paginate
 
 
@@ -16,7 +17,13 @@ def get_all(session: Session, *, team_id: str, limit: int, after: str | None) ->
 
 
 def delete(session: Session, *, model: Model, store: ArtifactStore) -> None:
-    """Forget the model first, then its files: a failed commit never leaves a row without files."""
+    """Forget the model first, then its files: a failed commit never leaves a row without files.
+    A model an alias points at stays until the alias moves or goes."""
+    names = session.scalars(select(Alias.name).where(Alias.model_id == model.id)).all()
+    if names:
+        raise Conflict(
+            f"model {model.id} is what aliases {sorted(names)} point at; move or delete them first"
+        )
     session.delete(model)
     session.commit()
     store.delete(model.artifact_key)

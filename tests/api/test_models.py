@@ -77,7 +77,7 @@ def test_predict_unknown_model_is_404(client: TestClient, team: TeamCredentials)
     response = predict(client, team, "mdl_unknown", {"inputs": ["hello"]})
 
     assert response.status_code == 404  # type: ignore[attr-defined]
-    assert response.json()["detail"] == "model mdl_unknown not found"  # type: ignore[attr-defined]
+    assert response.json()["detail"] == "model or alias mdl_unknown not found"  # type: ignore[attr-defined]
 
 
 def test_model_artifact_loads_in_transformers_with_same_predictions(

@@ -7,6 +7,7 @@ from app.api.deps import (
     LimitQuery,
     ModelCacheDep,
     ModelDep,
+    ModelOrAliasDep,
     ReadKey,
     SessionDep,
     SettingsDep,
@@ -82,9 +83,10 @@ def delete_model(
 
 @router.post("/{model_id}/predict", response_model=PredictResponse)
 def predict(
-    body: PredictRequest, model: ModelDep, settings: SettingsDep, cache: ModelCacheDep
+    body: PredictRequest, model: ModelOrAliasDep, settings: SettingsDep, cache: ModelCacheDep
 ) -> PredictResponse:
-    """Label one or many texts; each answer carries every label's score, or the best `top_k`."""
+    """Label one or many texts; each answer carries every label's score, or the best `top_k`.
+    `model_id` may be an alias's name; the answer names the model that served it."""
     texts = body.texts
     _check_inputs(texts, settings.max_predict_inputs, settings.max_text_chars)
     thresholds = _thresholds(body.thresholds, model)
