@@ -1,6 +1,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
 
 from app.api.deps import (
     AfterQuery,
@@ -14,6 +15,7 @@ from app.api.deps import (
     StoreDep,
     WriteKey,
 )
+from app.core.archives import tar_gz_chunks
 from app.core.problems import NotFound, ValidationFailed
 from app.ml.predictor import Prediction
 from app.models import Evaluation, Model
@@ -70,6 +72,24 @@ def list_models(
 @router.get("/{model_id}", response_model=ModelPublic)
 def get_model(model: ModelDep) -> ModelPublic:
     return to_public(model)
+
+
+@router.get(
+    "/{model_id}/download",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/gzip": {}}, "description": "The artifact."}},
+)
+def download_model(model: ModelDep, store: StoreDep) -> StreamingResponse:
+    """The model's artifact directory (weights, config, tokenizer, `adaptd.json` with the
+    sha256 of every file) as a .tar.gz with one top folder named after the model."""
+    directory = store.path(model.artifact_key)
+    if not directory.is_dir():
+        raise NotFound(f"the artifact of model {model.id} is missing from the artifact store")
+    return StreamingResponse(
+        tar_gz_chunks(directory, model.id),
+        media_type="application/gzip",
+        headers={"Content-Disposition": f'attachment; filename="{model.id}.tar.gz"'},
+    )
 
 
 @router.delete("/{model_id}", status_code=204)

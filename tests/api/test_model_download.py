@@ -1,0 +1,72 @@
+import hashlib
+import io
+import json
+import shutil
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from fastapi.testclient import TestClient
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from app.core.config import Settings
+from tests.factories import TeamCredentials, trained_model
+
+TEXTS = ["refund my payment please", "hello there", "see you tomorrow"]
+
+
+def download(client: TestClient, team: TeamCredentials, model_id: str) -> Any:
+    return client.get(f"/v1/models/{model_id}/download", headers=team.headers)
+
+
+def test_download_model_is_a_loadable_tar_gz_with_verified_checksums(
+    client: TestClient, team: TeamCredentials, settings: Settings, tmp_path: Path
+) -> None:
+    model = trained_model(client, team, settings)
+
+    response = download(client, team, model["id"])
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/gzip"
+    assert f'filename="{model["id"]}.tar.gz"' in response.headers["content-disposition"]
+    with tarfile.open(fileobj=io.BytesIO(response.content), mode="r:gz") as archive:
+        assert {Path(name).parts[0] for name in archive.getnames()} == {model["id"]}
+        archive.extractall(tmp_path, filter="data")
+    directory = tmp_path / model["id"]
+    manifest = json.loads((directory / "adaptd.json").read_text())
+    for name, digest in manifest["checksums"].items():
+        assert hashlib.sha256((directory / name).read_bytes()).hexdigest() == digest
+    assert manifest["labels"] == model["labels"]
+    loaded = AutoModelForSequenceClassification.from_pretrained(directory)
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    with torch.no_grad():
+        logits = loaded(**tokenizer(TEXTS, return_tensors="pt", padding=True)).logits
+    served = client.post(
+        f"/v1/models/{model['id']}/predict", headers=team.headers, json={"inputs": TEXTS}
+    ).json()
+    labels = [loaded.config.id2label[int(i)] for i in logits.argmax(-1)]
+    assert labels == [p["label"] for p in served["predictions"]]
+
+
+def test_download_model_of_another_team_is_404(
+    client: TestClient, team: TeamCredentials, other_team: TeamCredentials, settings: Settings
+) -> None:
+    model = trained_model(client, team, settings)
+
+    response = download(client, other_team, model["id"])
+
+    assert response.status_code == 404
+    assert response.json()["detail"] == f"model {model['id']} not found"
+
+
+def test_download_model_whose_artifact_is_gone_says_so(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    model = trained_model(client, team, settings)
+    shutil.rmtree(settings.artifact_root / model["id"])
+
+    response = download(client, team, model["id"])
+
+    assert response.status_code == 404
+    assert "missing from the artifact store" in response.json()["detail"]
