@@ -1,5 +1,6 @@
-"""Housekeeping every worker runs beside its tasks: requeue jobs whose worker died, and
-publish queued jobs that were never published or whose message was lost."""
+"""Housekeeping every worker runs beside its tasks: requeue jobs whose worker died, publish
+queued jobs that were never published or whose message was lost, and hand due webhook
+deliveries to the `default` queue."""
 
 import logging
 import threading
@@ -7,7 +8,8 @@ from collections.abc import Callable
 
 from app.core.config import Settings
 from app.core.db import new_session
-from app.services import dispatch, leases
+from app.services import dispatch, leases, webhook_deliveries
+from workers.webhooks import hold_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +28,19 @@ def dispatch_due(settings: Settings, send: Callable[[str], None]) -> list[str]:
         return dispatch.publish(session, job_ids=due, send=send)
 
 
-def start_maintenance_thread(settings: Settings, send: Callable[[str], None]) -> threading.Thread:
+def dispatch_webhooks(settings: Settings, send: Callable[[str], None]) -> list[str]:
+    with new_session(settings) as session:
+        claimed = webhook_deliveries.claim_due(
+            session, limit=500, hold_seconds=hold_seconds(settings)
+        )
+    for delivery_id in claimed:
+        send(delivery_id)
+    return claimed
+
+
+def start_maintenance_thread(
+    settings: Settings, send: Callable[[str], None], send_webhook: Callable[[str], None]
+) -> threading.Thread:
     stop = threading.Event()
 
     def loop() -> None:
@@ -34,6 +48,7 @@ def start_maintenance_thread(settings: Settings, send: Callable[[str], None]) ->
             try:
                 reap(settings)
                 dispatch_due(settings, send)
+                dispatch_webhooks(settings, send_webhook)
             except Exception:
                 logger.exception("job maintenance failed; trying again")
 

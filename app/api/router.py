@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from app.api.routes import aliases, datasets, jobs, models, teams
+from app.api.routes import aliases, datasets, jobs, models, teams, webhooks
 
 api_router = APIRouter(prefix="/v1")
 api_router.include_router(teams.router)
@@ -8,3 +8,4 @@ api_router.include_router(datasets.router)
 api_router.include_router(jobs.router)
 api_router.include_router(models.router)
 api_router.include_router(aliases.router)
+api_router.include_router(webhooks.router)

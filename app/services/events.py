@@ -3,11 +3,14 @@ commit, or roll back, with it."""
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.models import JobEvent
 from app.services.queries import Page
+from app.services.webhook_events import announce_job_states
+
+event.listen(Session, "before_flush", announce_job_states)
 
 
 def state(job_id: str, status: str, message: str, **data: Any) -> JobEvent:

@@ -13,7 +13,7 @@ from sqlalchemy import Update, func, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Evaluation, Job, JobEvent, JobStatus, Model
-from app.services import events
+from app.services import events, webhook_events
 from app.services.queries import database_seconds_ago, rowcount
 
 
@@ -121,6 +121,13 @@ def succeed(
         session.rollback()
         return False
     session.add(events.state(job_id, "succeeded", f"model {model.id} created", model_id=model.id))
+    session.flush()
+    webhook_events.emit(
+        session,
+        team_id=model.team_id,
+        type_="model.created",
+        data={"model_id": model.id, "job_id": job_id, "strategy": model.strategy},
+    )
     session.commit()
     return True
 

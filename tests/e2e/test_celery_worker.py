@@ -10,9 +10,10 @@ from fastapi.testclient import TestClient
 from app.core.config import Settings
 from app.core.db import new_session
 from app.main import create_app
-from app.services import jobs
+from app.services import jobs, webhooks
 from tests.e2e.processes import adaptd_process, wait_for
 from tests.factories import create_dataset, create_job, make_team
+from tests.webhook_receiver import webhook_receiver
 
 BROKER_URL = os.environ.get("ADAPTD_TEST_BROKER_URL", "redis://127.0.0.1:6379/13")
 
@@ -96,3 +97,39 @@ def test_job_committed_but_never_published_is_dispatched_by_a_worker(
 
     assert done["status"] == "succeeded", done
     assert done["attempt"] == 1
+
+
+def test_default_queue_worker_delivers_a_jobs_webhooks_signed(
+    postgres_settings: Settings, broker: str, tmp_path: Path
+) -> None:
+    settings = postgres_settings.model_copy(update={"broker_url": broker})
+    env = {
+        **worker_env(settings),
+        "ADAPTD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
+        "ADAPTD_MAINTENANCE_SECONDS": "0.5",
+    }
+    expected = ["job.queued", "job.running", "job.succeeded", "model.created"]
+
+    with (
+        webhook_receiver() as receiver,
+        TestClient(create_app(settings)) as client,
+        adaptd_process(["worker"], env, tmp_path / "training.log"),
+        adaptd_process(["worker", "--queues", "default"], env, tmp_path / "webhooks.log"),
+    ):
+        with new_session(settings) as session:
+            team = make_team(session, "acme")
+        with new_session(settings) as session:
+            receiver.secret = webhooks.create(
+                session, team_id=team.team_id, url=receiver.url, events=expected
+            ).secret
+        create_job(client, team, create_dataset(client, team))
+
+        wait_for(
+            lambda: len(receiver.requests) >= 4,
+            180,
+            "four webhook deliveries",
+            tmp_path / "webhooks.log",
+        )
+
+    assert [event["type"] for event in receiver.events] == expected
+    assert all(request.verified is not None for request in receiver.requests)
