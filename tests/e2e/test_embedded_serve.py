@@ -6,22 +6,28 @@ import httpx
 from tests.e2e.processes import adaptd_process, free_port, wait_for, wait_for_job
 from tests.factories import csv_bytes, example_rows
 from tests.tiny_model import TINY_BASE_MODEL
+from tests.webhook_receiver import webhook_receiver
 
 
-def test_serve_on_empty_data_dir_takes_upload_to_prediction(
+def test_serve_on_empty_data_dir_takes_upload_to_prediction_with_webhooks(
     tmp_path: Path, tiny_model_path: str
 ) -> None:
     data_dir, port, log = tmp_path / "data", free_port(), tmp_path / "serve.log"
     env = {
         "ADAPTD_DATA_DIR": str(data_dir),
         "ADAPTD_BASE_MODELS": f'{{"{TINY_BASE_MODEL}": "{tiny_model_path}"}}',
+        "ADAPTD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
     }
     base = f"http://127.0.0.1:{port}"
+    life = ["job.queued", "job.running", "job.succeeded", "model.created"]
 
-    with adaptd_process(["serve", "--port", str(port)], env, log):
+    with webhook_receiver() as receiver, adaptd_process(["serve", "--port", str(port)], env, log):
         wait_for(lambda: httpx.get(f"{base}/readyz").status_code == 200, 60, "readiness", log)
         key = (data_dir / "api-key").read_text().strip()
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as client:
+            receiver.secret = client.post(
+                "/v1/webhooks", json={"url": receiver.url, "events": life}
+            ).json()["secret"]
             dataset = client.post(
                 "/v1/datasets",
                 files={"file": ("intents.csv", csv_bytes(example_rows()), "text/csv")},
@@ -38,6 +44,7 @@ def test_serve_on_empty_data_dir_takes_upload_to_prediction(
             prediction = client.post(
                 f"/v1/models/{finished['model_id']}/predict", json={"inputs": ["hello there"]}
             )
+            wait_for(lambda: len(receiver.events) >= 4, 30, "the job's webhooks", log)
 
     assert stat.S_IMODE((data_dir / "api-key").stat().st_mode) == 0o600
     assert key in log.read_text(), "the first start prints the key once"
@@ -46,6 +53,7 @@ def test_serve_on_empty_data_dir_takes_upload_to_prediction(
     assert finished["status"] == "succeeded", finished
     assert prediction.status_code == 200
     assert prediction.json()["predictions"][0]["label"] in {"greeting", "farewell", "billing"}
+    assert [event["type"] for event in receiver.events] == life
 
 
 def test_serve_uses_bootstrap_api_key_from_environment(tmp_path: Path) -> None:
