@@ -9,6 +9,7 @@ from collections.abc import Callable
 from app.core.config import Settings
 from app.core.db import new_session
 from app.services import dispatch, leases, webhook_deliveries
+from workers.retrains import advance_due
 from workers.webhooks import hold_seconds
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ def start_maintenance_thread(
                 reap(settings)
                 dispatch_due(settings, send)
                 dispatch_webhooks(settings, send_webhook)
+                advance_due(settings)
             except Exception:
                 logger.exception("job maintenance failed; trying again")
 

@@ -11,6 +11,7 @@ from app.core.db import new_session
 from app.services import leases
 from workers.execution import execute_job
 from workers.maintenance import reap
+from workers.retrains import advance_due
 from workers.webhooks import deliver_due
 
 logger = logging.getLogger(__name__)
@@ -23,24 +24,26 @@ def run_forever(settings: Settings, parent: int | None = None) -> None:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
     logger.info("embedded runner %s polling for queued jobs", worker)
-    start_webhook_sender(settings, stopping)
+    start_background_loop(settings, stopping)
     while not stopping.is_set() and (parent is None or os.getppid() == parent):
         reap(settings)
         if not run_next(settings, worker=worker, stopping=stopping):
             stopping.wait(settings.runner_poll_seconds)
 
 
-def start_webhook_sender(settings: Settings, stopping: threading.Event) -> threading.Thread:
-    """Send due webhook deliveries beside the job loop, so a long job never delays them."""
+def start_background_loop(settings: Settings, stopping: threading.Event) -> threading.Thread:
+    """Send due webhook deliveries and decide finished retrains beside the job loop, so a
+    long job never delays them."""
 
     def loop() -> None:
         while not stopping.wait(settings.webhook_poll_seconds):
             try:
                 deliver_due(settings)
+                advance_due(settings)
             except Exception:
-                logger.exception("webhook delivery failed; trying again")
+                logger.exception("background work failed; trying again")
 
-    thread = threading.Thread(target=loop, name="adaptd-webhooks", daemon=True)
+    thread = threading.Thread(target=loop, name="adaptd-background", daemon=True)
     thread.start()
     return thread
 

@@ -7,6 +7,7 @@ from app.models.job import TERMINAL_STATUSES, Job, JobStatus
 from app.models.job_event import JobEvent
 from app.models.model import Model
 from app.models.team import ApiKey, Team
+from app.models.trigger import Trigger, TriggerFire, TriggerRun
 from app.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
@@ -24,6 +25,9 @@ __all__ = [
     "JobStatus",
     "Model",
     "Team",
+    "Trigger",
+    "TriggerFire",
+    "TriggerRun",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",

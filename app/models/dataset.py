@@ -15,6 +15,9 @@ class Dataset(TimestampMixin, Base):
     label_counts: Mapped[dict[str, int]] = mapped_column(JSON)
     multi_label: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
     warnings: Mapped[list[str]] = mapped_column(JSON)
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("dataset.id", ondelete="SET NULL"), default=None
+    )
 
 
 class DatasetExample(Base):

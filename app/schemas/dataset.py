@@ -37,6 +37,9 @@ class DatasetPublic(BaseModel):
     labels: dict[str, int] = Field(description="Examples per label.")
     multi_label: bool = Field(description="Whether examples carry a list of labels each.")
     warnings: list[str]
+    parent_id: str | None = Field(
+        default=None, description="The dataset this version extends (retraining triggers)."
+    )
     created_at: datetime
 
 

@@ -17,6 +17,13 @@ DEFAULT_VALIDATION_SPLIT = 0.1
 
 
 def submit(session: Session, *, team_id: str, request: JobCreate, settings: Settings) -> Job:
+    job = add(session, team_id=team_id, request=request, settings=settings)
+    session.commit()
+    return job
+
+
+def add(session: Session, *, team_id: str, request: JobCreate, settings: Settings) -> Job:
+    """Check the request and add its job to the session, uncommitted."""
     dataset = _dataset(session, team_id, request)
     base_model = request.base_model or settings.default_base_model
     if base_model not in settings.registered_base_models:
@@ -31,7 +38,7 @@ def submit(session: Session, *, team_id: str, request: JobCreate, settings: Sett
         validation_split = None
     elif request.validation_dataset_id is None and validation_split is None:
         validation_split = DEFAULT_VALIDATION_SPLIT
-    job = jobs.create(
+    return jobs.create(
         session,
         team_id=team_id,
         dataset_id=dataset.id if dataset else None,
@@ -47,8 +54,6 @@ def submit(session: Session, *, team_id: str, request: JobCreate, settings: Sett
         metadata=request.metadata,
         max_attempts=request.max_attempts,
     )
-    session.commit()
-    return job
 
 
 def _dataset(session: Session, team_id: str, request: JobCreate) -> Dataset | None:

@@ -62,10 +62,18 @@ def test_deep_or_malformed_json_elsewhere_gets_4xx(
 
 @pytest.mark.parametrize(
     "path",
-    ["/v1/datasets/..%2F..%2Fetc%2Fpasswd", "/v1/models/%00/predict", "/v1/jobs/" + "x" * 5000],
+    [
+        "/v1/datasets/..%2F..%2Fetc%2Fpasswd",
+        "/v1/models/%00/predict",
+        "/v1/jobs/" + "x" * 5000,
+        "/v1/triggers/%00/fire",
+        "/v1/triggers/..%2Ftrg_1/fire",
+        "/v1/webhooks/%00/deliveries",
+        "/v1/webhooks/whk_1/deliveries/%00/redeliver",
+    ],
 )
 def test_path_like_ids_are_404(client: TestClient, team: TeamCredentials, path: str) -> None:
-    method = "POST" if path.endswith("predict") else "GET"
+    method = "POST" if path.endswith(("predict", "fire", "redeliver")) else "GET"
 
     response = client.request(method, path, headers=team.headers, json={"inputs": ["x"]})
 

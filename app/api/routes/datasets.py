@@ -33,6 +33,7 @@ def to_public(dataset: Dataset) -> DatasetPublic:
         labels=dataset.label_counts,
         multi_label=dataset.multi_label,
         warnings=dataset.warnings,
+        parent_id=dataset.parent_id,
         created_at=dataset.created_at,
     )
 

@@ -1,0 +1,100 @@
+"""Retraining triggers: created by a team, fired by its pipelines with signed calls."""
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from app.core.ids import new_id
+from app.core.problems import Conflict, Unauthorized, ValidationFailed
+from app.models import Trigger, TriggerFire, TriggerRun
+from app.schemas.trigger import TriggerCreate
+from app.services import datasets
+from app.services.queries import Page, get_owned, paginate
+from app.services.webhooks import new_secret
+
+ACTIVE_RUN_STATUSES = ("training", "evaluating")
+
+
+def get(session: Session, *, team_id: str, trigger_id: str) -> Trigger | None:
+    return get_owned(session, Trigger, team_id=team_id, id_=trigger_id)
+
+
+def get_all(session: Session, *, team_id: str, limit: int, after: str | None) -> Page[Trigger]:
+    statement = select(Trigger).where(Trigger.team_id == team_id)
+    return paginate(session, statement, Trigger.id, limit=limit, after=after)
+
+
+def create(session: Session, *, team_id: str, request: TriggerCreate) -> Trigger:
+    for location, dataset_id in (
+        ("dataset_id", request.dataset_id),
+        ("gate.eval_dataset_id", request.gate.eval_dataset_id),
+    ):
+        if datasets.get(session, team_id=team_id, dataset_id=dataset_id) is None:
+            message = f"dataset {dataset_id} not found"
+            raise ValidationFailed(message, errors=[{"location": location, "message": message}])
+    trigger = Trigger(
+        id=new_id("trg"),
+        team_id=team_id,
+        name=request.name,
+        dataset_id=request.dataset_id,
+        job=request.job.model_dump(exclude_defaults=True),
+        alias=request.alias,
+        gate_metric=request.gate.metric,
+        gate_min_delta=request.gate.min_delta,
+        eval_dataset_id=request.gate.eval_dataset_id,
+        secret=new_secret(),
+    )
+    session.add(trigger)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"the team already has a trigger named {request.name!r}") from None
+    return trigger
+
+
+def delete(session: Session, *, trigger: Trigger) -> None:
+    session.delete(trigger)
+    session.commit()
+
+
+def verify(trigger: Trigger, body: bytes, headers: dict[str, str]) -> None:
+    """Standard Webhooks: the caller signs with the trigger's secret; a timestamp more than
+    five minutes off is refused."""
+    try:
+        Webhook(trigger.secret).verify(body, headers, json_parse=False)
+    except (WebhookVerificationError, ValueError) as error:
+        raise Unauthorized(f"the call is not signed by trigger {trigger.id}: {error}") from None
+
+
+def get_fire(session: Session, *, trigger_id: str, message_id: str) -> TriggerFire | None:
+    return session.scalars(
+        select(TriggerFire).where(
+            TriggerFire.trigger_id == trigger_id, TriggerFire.message_id == message_id
+        )
+    ).first()
+
+
+def record_fire(
+    session: Session, *, trigger_id: str, message_id: str, answer: dict[str, Any]
+) -> None:
+    session.add(TriggerFire(trigger_id=trigger_id, message_id=message_id, answer=answer))
+
+
+def active_run(session: Session, *, trigger_id: str) -> TriggerRun | None:
+    return session.scalars(
+        select(TriggerRun).where(
+            TriggerRun.trigger_id == trigger_id, TriggerRun.status.in_(ACTIVE_RUN_STATUSES)
+        )
+    ).first()
+
+
+def get_runs(
+    session: Session, *, trigger_id: str, limit: int, after: str | None
+) -> Page[TriggerRun]:
+    statement = select(TriggerRun).where(TriggerRun.trigger_id == trigger_id)
+    return paginate(session, statement, TriggerRun.id, limit=limit, after=after)
