@@ -20,6 +20,7 @@ from app.ml.frozen import FrozenTrainer
 from app.ml.progress import Callbacks
 from app.ml.sentence import SentenceEncoder
 from app.ml.trainer import FullFineTuner
+from app.ml.warm_start import WarmStart
 from app.ml.zero_shot import ZeroShotBuilder
 
 Arguments = (
@@ -53,6 +54,7 @@ class StrategyPlan:
     descriptions: dict[str, str]
     multi_label: bool = False
     corpora: dict[str, list[str]] = field(default_factory=dict)
+    warm_start: WarmStart | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ def run(plan: StrategyPlan, context: RunContext) -> TrainedClassifier:
             device=context.device,
             callbacks=context.callbacks,
             checkpoint_dir=context.checkpoint_dir,
+            warm_start=plan.warm_start,
         ).train(plan.train, plan.validation, multi_label=plan.multi_label)
         return TrainedClassifier(
             result.labels, result.metrics, result.multi_label, result.thresholds, result.save

@@ -22,6 +22,7 @@ from app.ml.evaluation import validation_summary
 from app.ml.head import head_loss, probabilities
 from app.ml.loading import load_classifier, load_tokenizer
 from app.ml.progress import Callbacks, EpochReport, TrainingPaused, TrainingProgress
+from app.ml.warm_start import WarmStart
 
 
 @dataclass
@@ -60,8 +61,10 @@ class FullFineTuner:
         device: DevicePlan,
         callbacks: Callbacks | None = None,
         checkpoint_dir: Path | None = None,
+        warm_start: WarmStart | None = None,
     ) -> None:
         self.args = args
+        self.warm_start = warm_start
         self.base_model_path = base_model_path
         self.device = device
         self.callbacks = callbacks or Callbacks()
@@ -75,6 +78,8 @@ class FullFineTuner:
         multi_label: bool = False,
     ) -> TrainingResult:
         labels = check_labels(train, validation)
+        if self.warm_start is not None:
+            labels = self.warm_start.labels_for(labels)
         model, tokenizer = self._prepare(labels, multi_label)
         optimization = self._optimization(model, len(train))
         state = self._resume(model, optimization)
@@ -114,10 +119,18 @@ class FullFineTuner:
         _seed_everything(self.args.seed)
         tokenizer = load_tokenizer(self.base_model_path)
         tokenizer.model_max_length = self.args.max_length
+        return self._model(labels, multi_label).to(self.device.device), tokenizer
+
+    def _model(self, labels: list[str], multi_label: bool) -> Any:
+        lora = isinstance(self.args, LoraArguments)
+        if self.warm_start is not None and lora:
+            return self.warm_start.lora_model(self.base_model_path, labels, multi_label=multi_label)
+        if self.warm_start is not None:
+            return self.warm_start.full_model(labels, multi_label=multi_label)
         model = load_classifier(self.base_model_path, labels, multi_label=multi_label)
         if isinstance(self.args, LoraArguments):
             model = get_peft_model(model, _lora_config(self.args))
-        return model.to(self.device.device), tokenizer
+        return model
 
     def _optimization(self, model: Any, num_examples: int) -> _Optimization:
         total_steps = math.ceil(num_examples / self.args.batch_size) * self.args.epochs

@@ -38,6 +38,7 @@ class Job(TimestampMixin, Base):
     strategy: Mapped[str] = mapped_column(String(20))
     requested_strategy: Mapped[str] = mapped_column(String(20), server_default="full")
     strategy_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    init_from_model_id: Mapped[str | None] = mapped_column(String(40), default=None)
     budget: Mapped[str] = mapped_column(String(20), server_default="standard")
     label_descriptions: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
     base_model: Mapped[str] = mapped_column(String(200))

@@ -44,6 +44,14 @@ class JobCreate(BaseModel):
         description="A text per label for `zero_shot` and `few_shot`; a label without one is "
         "described by its name with underscores as spaces.",
     )
+    init_from_model: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="Continue training this `full` or `lora` model of the team instead of "
+        "starting from the base model. The dataset must carry all its labels; labels it lacks "
+        "get fresh head rows. LoRA continues with the model's own adapter settings.",
+    )
     validation_split: float | None = Field(default=None, gt=0, le=0.5)
     validation_dataset_id: str | None = Field(default=None, min_length=1, max_length=40)
     metadata: dict[str, MetadataValue] = Field(default_factory=dict, max_length=50)
@@ -85,6 +93,7 @@ class JobPublic(BaseModel):
     strategy: str
     requested_strategy: str
     strategy_reason: str | None
+    init_from_model_id: str | None = None
     budget: str
     base_model: str
     hyperparameters: dict[str, Any]

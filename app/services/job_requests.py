@@ -11,7 +11,7 @@ from app.ml.strategies import arguments_for
 from app.models import Dataset, Job
 from app.schemas.hyperparameters import HYPERPARAMETERS
 from app.schemas.job import JobCreate
-from app.services import datasets, jobs, strategy_choice
+from app.services import datasets, jobs, models, strategy_choice
 
 DEFAULT_VALIDATION_SPLIT = 0.1
 
@@ -25,12 +25,16 @@ def submit(session: Session, *, team_id: str, request: JobCreate, settings: Sett
 def add(session: Session, *, team_id: str, request: JobCreate, settings: Settings) -> Job:
     """Check the request and add its job to the session, uncommitted."""
     dataset = _dataset(session, team_id, request)
-    base_model = request.base_model or settings.default_base_model
+    base_model = (
+        request.base_model or _base_of(session, team_id, request) or settings.default_base_model
+    )
     if base_model not in settings.registered_base_models:
         known = sorted(settings.registered_base_models)
         raise _invalid("base_model", f"unknown base model {base_model!r}; known: {known}")
     _check_validation_dataset(session, team_id, request, dataset)
     strategy, reason = _strategy(request, dataset)
+    if request.init_from_model is not None:
+        _check_init_model(session, team_id, request.init_from_model, strategy, base_model, dataset)
     labels = set(dataset.label_counts) if dataset else set(request.label_descriptions or {})
     _check_descriptions(request, labels, strategy)
     validation_split = request.validation_split
@@ -45,6 +49,7 @@ def add(session: Session, *, team_id: str, request: JobCreate, settings: Setting
         strategy=strategy,
         requested_strategy=request.strategy,
         strategy_reason=reason,
+        init_from_model_id=request.init_from_model,
         budget=request.budget,
         base_model=base_model,
         hyperparameters=_hyperparameters(strategy, request.hyperparameters),
@@ -69,6 +74,49 @@ def _dataset(session: Session, team_id: str, request: JobCreate) -> Dataset | No
     if dataset is None:
         raise _invalid("dataset_id", f"dataset {request.dataset_id} not found")
     return dataset
+
+
+def _base_of(session: Session, team_id: str, request: JobCreate) -> str | None:
+    """A continued model keeps its base model unless the request names one."""
+    if request.init_from_model is None:
+        return None
+    model = models.get(session, team_id=team_id, model_id=request.init_from_model)
+    return model.base_model if model else None
+
+
+def _check_init_model(
+    session: Session,
+    team_id: str,
+    model_id: str,
+    strategy: str,
+    base_model: str,
+    dataset: Dataset | None,
+) -> None:
+    where = "init_from_model"
+    model = models.get(session, team_id=team_id, model_id=model_id)
+    if model is None:
+        raise _invalid(where, f"model {model_id} not found")
+    if strategy not in ("full", "lora") or model.strategy != strategy:
+        raise _invalid(
+            where,
+            f"model {model_id} is a {model.strategy!r} model; only `full` and `lora` models "
+            f"continue, with the same strategy (this job's is {strategy!r})",
+        )
+    if model.base_model != base_model:
+        raise _invalid(
+            where, f"model {model_id} was trained from {model.base_model!r}, not {base_model!r}"
+        )
+    if dataset is None:
+        raise _invalid(where, "continuing a model needs a dataset")
+    missing = sorted(set(model.labels) - set(dataset.label_counts))
+    if missing:
+        raise _invalid(
+            where,
+            f"dataset {dataset.id} lacks labels {missing} of model {model_id}; a continued "
+            "model keeps every label, so give it examples of each",
+        )
+    if dataset.multi_label != model.multi_label:
+        raise _invalid(where, f"model {model_id} and dataset {dataset.id} differ in multi-label")
 
 
 def _check_validation_dataset(

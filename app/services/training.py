@@ -15,6 +15,7 @@ from app.ml.device import plan_device
 from app.ml.loading import BaseModelError
 from app.ml.progress import Callbacks, PauseCheck, TrainingPaused
 from app.ml.strategies import RunContext, StrategyPlan, TrainedClassifier, arguments_for, run
+from app.ml.warm_start import WarmStart
 from app.ml.zero_shot import descriptions_for
 from app.models import Evaluation, Job, Model
 from app.services import datasets, evaluations, leases
@@ -161,7 +162,19 @@ def _plan(session: Session, settings: Settings, job: Job) -> StrategyPlan:
         descriptions=descriptions_for(labels, job.label_descriptions),
         multi_label=multi_label,
         corpora=corpora,
+        warm_start=_warm_start(session, settings, job),
     )
+
+
+def _warm_start(session: Session, settings: Settings, job: Job) -> WarmStart | None:
+    if job.init_from_model_id is None:
+        return None
+    model = session.get(Model, job.init_from_model_id)
+    if model is None:
+        raise TrainingDataError(
+            f"model {job.init_from_model_id}, which this job continues, has been deleted"
+        )
+    return WarmStart(ArtifactStore(settings.artifact_root).path(model.artifact_key), model.labels)
 
 
 def _examples(

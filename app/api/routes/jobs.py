@@ -38,6 +38,7 @@ def to_public(job: Job) -> JobPublic:
         strategy=job.strategy,
         requested_strategy=job.requested_strategy,
         strategy_reason=job.strategy_reason,
+        init_from_model_id=job.init_from_model_id,
         budget=job.budget,
         base_model=job.base_model,
         hyperparameters=job.hyperparameters,
