@@ -12,7 +12,7 @@ from app.api.errors import validation_errors
 from app.core.config import Settings
 from app.core.problems import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from app.schemas.dataset import DatasetCreate
-from app.services.dataset_validation import DatasetLimits, ValidatedDataset
+from app.services.dataset_validation import ValidatedDataset, limits_from
 from app.services.uploads import FileUpload, validate_examples, validate_file
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -78,14 +78,6 @@ UPLOAD_OPENAPI = {
 }
 
 
-def _limits(settings: Settings) -> DatasetLimits:
-    return DatasetLimits(
-        max_examples=settings.max_examples,
-        max_text_chars=settings.max_text_chars,
-        imbalance_warning_ratio=settings.imbalance_warning_ratio,
-    )
-
-
 async def _from_form(request: Request, settings: Settings) -> DatasetUpload:
     async with request.form(max_files=1, max_fields=10) as form:
         file = form.get("file")
@@ -112,7 +104,7 @@ async def _from_form(request: Request, settings: Settings) -> DatasetUpload:
         text_column=fields["text_column"] or "text",
         label_column=fields["label_column"] or "label",
     )
-    source_format, data = await run_in_threadpool(validate_file, upload, _limits(settings))
+    source_format, data = await run_in_threadpool(validate_file, upload, limits_from(settings))
     return DatasetUpload(fields["name"][:200] or file.filename or "dataset", source_format, data)
 
 
@@ -122,5 +114,5 @@ async def _from_json(request: Request, settings: Settings) -> DatasetUpload:
     except ValidationError as error:
         errors = validation_errors([{**e, "loc": ("body", *e["loc"])} for e in error.errors()])
         raise ValidationFailed("the JSON body is not a valid dataset", errors=errors) from None
-    data = await run_in_threadpool(validate_examples, body.examples, _limits(settings))
+    data = await run_in_threadpool(validate_examples, body.examples, limits_from(settings))
     return DatasetUpload(body.name, "json", data)

@@ -4,6 +4,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.config import Settings
 from app.ml.data import LabeledExample
 from app.services.dataset_files import RawRow, RowError
 
@@ -15,6 +16,14 @@ class DatasetLimits:
     max_examples: int
     max_text_chars: int
     imbalance_warning_ratio: float
+
+
+def limits_from(settings: Settings) -> DatasetLimits:
+    return DatasetLimits(
+        max_examples=settings.max_examples,
+        max_text_chars=settings.max_text_chars,
+        imbalance_warning_ratio=settings.imbalance_warning_ratio,
+    )
 
 
 @dataclass

@@ -17,7 +17,7 @@ from app.models.base import utcnow
 from app.schemas.dataset import ExampleIn
 from app.schemas.job import JobCreate
 from app.services import aliases, dataset_versions, datasets, evaluations, job_requests, triggers
-from app.services.dataset_validation import DatasetLimits
+from app.services.dataset_validation import limits_from
 from app.services.queries import rowcount
 from app.services.webhook_events import emit
 
@@ -48,7 +48,7 @@ def fire(
         parent = session.get(Dataset, trigger.dataset_id)
         assert parent is not None
         version = dataset_versions.create(
-            session, parent=parent, examples=examples, limits=limits_of(settings)
+            session, parent=parent, examples=examples, limits=limits_from(settings)
         )
         trigger.dataset_id = version.id
     run = triggers.active_run(session, trigger_id=trigger.id)
@@ -224,11 +224,3 @@ def _event_data(trigger: Trigger, run: TriggerRun) -> dict[str, object]:
         "candidate_score": run.candidate_score,
         "current_score": run.current_score,
     }
-
-
-def limits_of(settings: Settings) -> DatasetLimits:
-    return DatasetLimits(
-        max_examples=settings.max_examples,
-        max_text_chars=settings.max_text_chars,
-        imbalance_warning_ratio=settings.imbalance_warning_ratio,
-    )

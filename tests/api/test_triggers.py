@@ -1,7 +1,5 @@
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from ipaddress import ip_network
 from typing import Any
 
 import pytest
@@ -9,7 +7,6 @@ from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 
 from app.core.config import Settings
-from app.main import create_app
 from tests.factories import (
     TeamCredentials,
     create_dataset,
@@ -18,7 +15,7 @@ from tests.factories import (
     run_queued_jobs,
 )
 from tests.tiny_model import TINY_BASE_MODEL
-from tests.webhook_receiver import Receiver, webhook_receiver
+from tests.webhook_receiver import Receiver
 from workers.retrains import advance_due
 from workers.webhooks import deliver_due
 
@@ -33,23 +30,6 @@ NEW_EXAMPLES = [
     {"text": "farewell my friend", "label": "farewell"},
     {"text": "why was i charged twice", "label": "billing"},
 ]
-
-
-@pytest.fixture
-def hook_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"webhook_allowed_networks": [ip_network("127.0.0.1/32")]})
-
-
-@pytest.fixture
-def hook_client(hook_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(hook_settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as receiver:
-        yield receiver
 
 
 def eval_dataset(client: TestClient, team: TeamCredentials) -> str:

@@ -1,13 +1,10 @@
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from ipaddress import ip_network
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
-from app.main import create_app
 from tests.factories import (
     TeamCredentials,
     create_dataset,
@@ -15,34 +12,10 @@ from tests.factories import (
     run_queued_jobs,
     trained_model,
 )
-from tests.webhook_receiver import Receiver, parsed, webhook_receiver
+from tests.webhook_receiver import Receiver, parsed
 from workers.webhooks import deliver_due
 
 JOB_LIFE = ["job.queued", "job.running", "job.succeeded", "model.created"]
-
-
-@pytest.fixture
-def hook_settings(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={
-            "webhook_allowed_networks": [ip_network("127.0.0.1/32")],
-            "webhook_retry_base_seconds": 0.0,
-            "webhook_max_attempts": 4,
-            "webhook_timeout_seconds": 5.0,
-        }
-    )
-
-
-@pytest.fixture
-def hook_client(hook_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(hook_settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as receiver:
-        yield receiver
 
 
 def subscribe(
