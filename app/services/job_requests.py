@@ -165,6 +165,12 @@ def _check_descriptions(request: JobCreate, labels: set[str], strategy: str) -> 
         raise _invalid("label_descriptions", "zero_shot needs at least 2 labels to choose from")
 
 
+def check_hyperparameters(strategy: str, given: dict[str, Any]) -> None:
+    """Refuse now what a job of `strategy` would refuse later (`auto` decides later)."""
+    if strategy != "auto":
+        _hyperparameters(strategy, given)
+
+
 def _hyperparameters(strategy: str, given: dict[str, Any]) -> dict[str, Any]:
     try:
         checked = HYPERPARAMETERS[strategy].model_validate(given)

@@ -12,7 +12,7 @@ from app.core.ids import new_id
 from app.core.problems import Conflict, Unauthorized, ValidationFailed
 from app.models import Trigger, TriggerFire, TriggerRun
 from app.schemas.trigger import TriggerCreate
-from app.services import datasets
+from app.services import datasets, job_requests
 from app.services.queries import Page, get_owned, paginate
 from app.services.webhooks import new_secret
 
@@ -36,6 +36,7 @@ def create(session: Session, *, team_id: str, request: TriggerCreate) -> Trigger
         if datasets.get(session, team_id=team_id, dataset_id=dataset_id) is None:
             message = f"dataset {dataset_id} not found"
             raise ValidationFailed(message, errors=[{"location": location, "message": message}])
+    job_requests.check_hyperparameters(request.job.strategy, request.job.hyperparameters)
     trigger = Trigger(
         id=new_id("trg"),
         team_id=team_id,

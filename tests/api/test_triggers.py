@@ -281,3 +281,24 @@ def test_triggers_are_team_scoped(
     public = client.get(path, headers=team.headers).json()
     assert "secret" not in public
     assert public["url"].endswith(f"/v1/triggers/{trigger['id']}/fire")
+
+
+def test_create_trigger_checks_the_jobs_hyperparameters_at_once(
+    client: TestClient, team: TeamCredentials
+) -> None:
+    dataset_id = create_dataset(client, team)
+
+    response = client.post(
+        "/v1/triggers",
+        headers=team.headers,
+        json={
+            "name": "bad",
+            "dataset_id": dataset_id,
+            "job": {"strategy": "lora", "hyperparameters": {"r": 0}},
+            "alias": "router",
+            "gate": {"eval_dataset_id": dataset_id},
+        },
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["location"] == "hyperparameters.r"
