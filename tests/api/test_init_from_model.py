@@ -110,6 +110,7 @@ def test_continue_training_refuses_what_cannot_continue(
     change: dict[str, Any],
     message: str,
 ) -> None:
+    change = dict(change)
     first = train(client, team, settings, upload(client, team, INTENTS))
     dataset_id = upload(client, team, change.pop("dataset", WITH_SHIPPING))
 
