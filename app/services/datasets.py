@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
 from app.ml.data import LabeledExample
-from app.models import Dataset, DatasetExample, Job, JobStatus
+from app.models import Dataset, DatasetExample, Job, JobStatus, Trigger
 from app.services.dataset_validation import ValidatedDataset
 from app.services.queries import Page, get_owned, paginate
 
@@ -65,6 +65,11 @@ def is_in_use(session: Session, *, dataset_id: str) -> bool:
     active = (JobStatus.queued, JobStatus.running)
     uses = (Job.dataset_id == dataset_id) | (Job.validation_dataset_id == dataset_id)
     return bool(session.scalar(select(exists().where(uses, Job.status.in_(active)))))
+
+
+def triggers_using(session: Session, *, dataset_id: str) -> list[str]:
+    uses = (Trigger.dataset_id == dataset_id) | (Trigger.eval_dataset_id == dataset_id)
+    return list(session.scalars(select(Trigger.name).where(uses).order_by(Trigger.name)))
 
 
 def delete(session: Session, *, dataset: Dataset) -> None:

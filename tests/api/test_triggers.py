@@ -302,3 +302,17 @@ def test_create_trigger_checks_the_jobs_hyperparameters_at_once(
 
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["location"] == "hyperparameters.r"
+
+
+def test_dataset_a_trigger_uses_cannot_be_deleted(
+    client: TestClient, team: TeamCredentials
+) -> None:
+    trigger = create_trigger(client, team)
+
+    for dataset_id in (trigger["dataset_id"], trigger["gate"]["eval_dataset_id"]):
+        response = client.delete(f"/v1/datasets/{dataset_id}", headers=team.headers)
+        assert response.status_code == 409, response.text
+        assert "['nightly-router']" in response.json()["detail"]
+    client.delete(f"/v1/triggers/{trigger['id']}", headers=team.headers)
+    response = client.delete(f"/v1/datasets/{trigger['dataset_id']}", headers=team.headers)
+    assert response.status_code == 204

@@ -95,6 +95,11 @@ def delete_dataset(dataset: DatasetDep, session: SessionDep, _key: WriteKey) -> 
         raise Conflict(
             f"dataset {dataset.id} is used by a queued or running job; wait or cancel it"
         )
+    if names := datasets.triggers_using(session, dataset_id=dataset.id):
+        raise Conflict(
+            f"dataset {dataset.id} is what triggers {names} train or evaluate on; "
+            "delete those triggers first"
+        )
     datasets.delete(session, dataset=dataset)
     session.commit()
     return Response(status_code=204)
