@@ -1,18 +1,27 @@
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
 from app.api.router import api_router
 from app.api.routes import health
 from app.core.config import Settings, get_settings
+from app.core.db import new_session
 from app.core.queue import create_celery
 from app.core.storage import ArtifactStore
+from app.services import jobs
+from app.serving.batcher import Batcher
 from app.serving.cache import ModelCache
+from app.serving.http_metrics import RequestMetrics
+from app.serving.metrics import ServingMetrics
+from app.serving.threads import batch_settings, inference_thread, use_torch_threads
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -23,10 +32,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = ArtifactStore(settings.artifact_root)
         app.state.store = store
         app.state.model_cache = ModelCache(
-            store, settings.model_cache_size, settings.registered_base_models
+            store,
+            settings.model_cache_size,
+            settings.registered_base_models,
+            max_bytes=settings.model_cache_max_bytes,
+            metrics=metrics,
         )
-        app.state.celery = create_celery(settings) if settings.broker_url else None
-        yield
+        use_torch_threads(settings.torch_threads)
+        with inference_thread() as executor:
+            app.state.batcher = Batcher(batch_settings(settings), executor, metrics)
+            app.state.celery = create_celery(settings) if settings.broker_url else None
+            yield
 
     app = FastAPI(
         title="adaptd",
@@ -35,8 +51,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    metrics = ServingMetrics()
+    metrics.watch_jobs(lambda: _count_jobs(settings))
+    app.state.metrics = metrics
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES)
+    app.add_middleware(RequestMetrics, metrics=metrics)
     app.include_router(health.router)
     app.include_router(api_router)
     return app
+
+
+def _count_jobs(settings: Settings) -> dict[str, int]:
+    """Jobs by state; nothing when the database does not answer, so that the serving
+    metrics are still scraped."""
+    try:
+        with new_session(settings) as session:
+            return jobs.count_by_status(session)
+    except SQLAlchemyError:
+        logger.warning("jobs by state left out of /metrics: the database did not answer")
+        return {}

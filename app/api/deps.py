@@ -14,6 +14,7 @@ from app.core.storage import ArtifactStore
 from app.models import ApiKey, Dataset, Job, Model
 from app.schemas.alias import ALIAS_NAME_PATTERN
 from app.services import aliases, datasets, jobs, models, teams
+from app.serving.batcher import Batcher
 from app.serving.cache import ModelCache
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer adk_...`")
@@ -46,8 +47,14 @@ def get_model_cache(request: Request) -> ModelCache:
     return cache
 
 
+def get_batcher(request: Request) -> Batcher:
+    batcher: Batcher = request.app.state.batcher
+    return batcher
+
+
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]
 ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
+BatcherDep = Annotated[Batcher, Depends(get_batcher)]
 
 
 def get_api_key(session: SessionDep, credentials: Credentials) -> ApiKey:

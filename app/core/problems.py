@@ -72,3 +72,12 @@ class HttpProblem(Problem):
         self.status = status
         self.title = HTTPStatus(status).phrase
         self.slug = self.title.lower().replace(" ", "-")
+
+
+class Overloaded(Problem):
+    """The server cannot take the request now; `Retry-After` says when to try again."""
+
+    status, slug, title = 503, "overloaded", "Overloaded"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})

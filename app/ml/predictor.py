@@ -8,6 +8,7 @@ import torch
 from app.ml.artifact import Manifest
 from app.ml.device import DevicePlan, plan_device
 from app.ml.loading import BaseModelError
+from app.ml.sentence import EncoderSource, SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
 from app.ml.sequence_classifier import SequenceClassifier
 
@@ -17,6 +18,8 @@ STRATEGIES_ON_A_SHARED_BASE = frozenset({"frozen", "zero_shot", "lora"})
 
 class Scorer(Protocol):
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor: ...
+
+    def owned_bytes(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,16 @@ class Prediction:
 class Predictor:
     """Serves a saved classifier of any strategy: texts in, labels with probabilities out."""
 
-    def __init__(self, scorer: Scorer, manifest: Manifest, batch_size: int = 64) -> None:
+    def __init__(
+        self, scorer: Scorer, manifest: Manifest, batch_size: int = 64, name: str = ""
+    ) -> None:
         self.scorer = scorer
         self.manifest = manifest
         self.batch_size = batch_size
+        self.name = name
         self.labels = manifest.labels
         self.thresholds = manifest.thresholds or [0.5] * len(manifest.labels)
+        self.size_bytes = scorer.owned_bytes()
 
     @classmethod
     def from_pretrained(
@@ -52,26 +59,49 @@ class Predictor:
         directory: Path,
         base_models: Mapping[str, str] | None = None,
         device: DevicePlan | None = None,
+        encoders: EncoderSource | None = None,
     ) -> "Predictor":
+        """`encoders` hands out base encoders; a shared source lets models on one base share
+        its weights. Without one, each model loads its own copy."""
         manifest = Manifest.read(directory)
         base_model_path = (base_models or {}).get(manifest.base_model)
         if base_model_path is None and manifest.strategy in STRATEGIES_ON_A_SHARED_BASE:
             raise BaseModelError(
                 f"base model {manifest.base_model!r} of this model is not registered here"
             )
-        return cls(_scorer(directory, manifest, base_model_path or "", device), manifest)
+        device = device or plan_device("cpu")
+        scorer = _scorer(
+            directory,
+            manifest,
+            base_model_path or "",
+            device,
+            SentenceEncoder.load if encoders is None else encoders,
+        )
+        return cls(scorer, manifest, name=directory.name)
+
+    @property
+    def batch_group(self) -> str:
+        """Predictors of one group can be scored in one forward pass: those reading the same
+        shared encoder at the same token limit; any other predictor is a group of its own."""
+        scorer = self.scorer
+        if isinstance(scorer, SentenceClassifier) and not scorer.owns_encoder:
+            encoder = scorer.encoder
+            return f"encoder:{self.manifest.base_model}:{id(encoder.model)}:{encoder.max_length}"
+        return f"model:{self.name}:{id(self)}"
 
     @property
     def multi_label(self) -> bool:
         return self.manifest.multi_label
 
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
-        return torch.cat(
-            [
-                self.scorer.probabilities(list(texts[start : start + self.batch_size]))
-                for start in range(0, len(texts), self.batch_size)
-            ]
-        )
+        """One row per text, in the order given; computed in length-sorted chunks of
+        `batch_size` so that short texts are not padded to the longest."""
+        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
+        rows = torch.empty(len(texts), len(self.labels))
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            rows[chunk] = self.scorer.probabilities([texts[index] for index in chunk]).float()
+        return rows
 
     def predict(
         self,
@@ -79,8 +109,16 @@ class Predictor:
         top_k: int | None = None,
         thresholds: Mapping[str, float] | None = None,
     ) -> list[Prediction]:
+        return self.predictions(self.probabilities(texts), top_k, thresholds)
+
+    def predictions(
+        self,
+        probabilities: torch.Tensor,
+        top_k: int | None = None,
+        thresholds: Mapping[str, float] | None = None,
+    ) -> list[Prediction]:
         cutoffs = self._cutoffs(thresholds or {})
-        return [self._prediction(row, top_k, cutoffs) for row in self.probabilities(texts).tolist()]
+        return [self._prediction(row, top_k, cutoffs) for row in probabilities.tolist()]
 
     def _cutoffs(self, overrides: Mapping[str, float]) -> list[float]:
         return [
@@ -107,8 +145,37 @@ class Predictor:
         )
 
 
+def probabilities_together(
+    requests: Sequence[tuple[Predictor, Sequence[str]]],
+) -> list[torch.Tensor]:
+    """Each request's rows, computed in one pass: the requests are of one predictor, or of
+    predictors of one `batch_group` whose shared encoder then runs once for all texts."""
+    texts = [text for _, request_texts in requests for text in request_texts]
+    first = requests[0][0]
+    sizes = [len(request_texts) for _, request_texts in requests]
+    if all(predictor is first for predictor, _ in requests):
+        return list(first.probabilities(texts).split(sizes))
+    scorer = first.scorer
+    assert isinstance(scorer, SentenceClassifier)
+    features = scorer.encoder.embed(texts).split(sizes)
+    return [
+        _sentence_scorer(predictor).probabilities_of(rows).float()
+        for (predictor, _), rows in zip(requests, features, strict=True)
+    ]
+
+
+def _sentence_scorer(predictor: Predictor) -> SentenceClassifier:
+    scorer = predictor.scorer
+    assert isinstance(scorer, SentenceClassifier)
+    return scorer
+
+
 def _scorer(
-    directory: Path, manifest: Manifest, base_model_path: str, device: DevicePlan | None
+    directory: Path,
+    manifest: Manifest,
+    base_model_path: str,
+    device: DevicePlan,
+    encoders: EncoderSource,
 ) -> Scorer:
     if manifest.strategy in SENTENCE_STRATEGIES:
         return SentenceClassifier.load(
@@ -117,7 +184,8 @@ def _scorer(
             labels=manifest.labels,
             multi_label=manifest.multi_label,
             max_length=manifest.max_length,
-            device=device or plan_device("cpu"),
+            device=device,
+            encoders=encoders,
         )
     return SequenceClassifier.load(
         directory,

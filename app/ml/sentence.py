@@ -1,7 +1,7 @@
 """A sentence encoder: token states mean-pooled over the attention mask, then L2-normalised,
 the way all-MiniLM-L6-v2 was trained to embed sentences."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +69,12 @@ def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     mask = attention_mask.unsqueeze(-1).to(states.dtype)
     summed = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
     return torch.nn.functional.normalize(summed, dim=-1)
+
+
+def parameter_bytes(module: torch.nn.Module) -> int:
+    """Bytes held by a module's parameters and buffers."""
+    tensors = [*module.parameters(), *module.buffers()]
+    return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
+
+
+EncoderSource = Callable[[Path, int, DevicePlan], SentenceEncoder]

@@ -11,7 +11,7 @@ from safetensors.torch import load_file, save_file
 
 from app.ml.device import DevicePlan
 from app.ml.head import LinearHead, probabilities
-from app.ml.sentence import SentenceEncoder
+from app.ml.sentence import EncoderSource, SentenceEncoder, parameter_bytes
 
 HEAD_FILE = "head.safetensors"
 ENCODER_DIRECTORY = "encoder"
@@ -29,6 +29,11 @@ class SentenceClassifier:
 
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
         return self.probabilities_of(self.encoder.embed(texts))
+
+    def owned_bytes(self) -> int:
+        """Memory of the weights this model alone holds: the head, and its own encoder."""
+        owned = parameter_bytes(self.head)
+        return owned + parameter_bytes(self.encoder.model) if self.owns_encoder else owned
 
     @torch.inference_mode()
     def probabilities_of(self, features: torch.Tensor) -> torch.Tensor:
@@ -50,10 +55,15 @@ class SentenceClassifier:
         multi_label: bool,
         max_length: int,
         device: DevicePlan,
+        encoders: EncoderSource = SentenceEncoder.load,
     ) -> "SentenceClassifier":
+        """The base encoder comes from `encoders` (which may share it between models); an
+        encoder the strategy changed is the model's own."""
         own_encoder = directory / ENCODER_DIRECTORY
-        encoder_path = own_encoder if own_encoder.is_dir() else Path(base_model_path)
-        encoder = SentenceEncoder.load(encoder_path, max_length, device)
+        if own_encoder.is_dir():
+            encoder = SentenceEncoder.load(own_encoder, max_length, device)
+        else:
+            encoder = encoders(Path(base_model_path), max_length, device)
         state = load_file(directory / HEAD_FILE)
         head = LinearHead(state["linear.weight"].shape[1], len(labels), 1.0)
         head.load_state_dict(state)

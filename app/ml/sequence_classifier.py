@@ -10,6 +10,7 @@ from peft import PeftModel
 
 from app.ml.head import probabilities
 from app.ml.loading import load_classifier, load_tokenizer
+from app.ml.sentence import parameter_bytes
 
 ADAPTER_CONFIG = "adapter_config.json"
 
@@ -38,6 +39,9 @@ class SequenceClassifier:
             load_tokenizer(base_model_path),
             max_length,
         )
+
+    def owned_bytes(self) -> int:
+        return parameter_bytes(self.model)
 
     @torch.inference_mode()
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor:

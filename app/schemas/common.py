@@ -26,3 +26,15 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ProblemDetail, "content": {"application/problem+json": {}}}
     for status in (400, 401, 403, 404, 409, 413, 415, 422)
 }
+
+OVERLOADED_RESPONSE: dict[str, object] = {
+    "model": ProblemDetail,
+    "content": {"application/problem+json": {}},
+    "description": "Overloaded: the model's queue is full or the request timed out.",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "schema": {"type": "integer"},
+        }
+    },
+}

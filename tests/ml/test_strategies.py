@@ -9,80 +9,24 @@ from app.ml.arguments import (
     LoraArguments,
     ZeroShotArguments,
 )
-from app.ml.artifact import Manifest, save_artifact
-from app.ml.data import LabeledExample
-from app.ml.device import plan_device
 from app.ml.embeddings import CachedEmbeddings
 from app.ml.few_shot import supervised_contrastive_loss
-from app.ml.predictor import Predictor
 from app.ml.progress import Callbacks
 from app.ml.sentence import SentenceEncoder
 from app.ml.sequence_classifier import export_merged_lora
-from app.ml.strategies import RunContext, StrategyPlan, TrainedClassifier, arguments_for, run
+from app.ml.strategies import RunContext, StrategyPlan, arguments_for, run
 from app.ml.zero_shot import descriptions_for, readable
-
-ROWS = [
-    LabeledExample.of("refund my money", "billing"),
-    LabeledExample.of("my card was charged twice", "billing"),
-    LabeledExample.of("hello friend", "greeting"),
-    LabeledExample.of("good morning to you", "greeting"),
-]
-MULTI = [
-    LabeledExample.of("refund and hello", ["billing", "greeting"]),
-    LabeledExample.of("my card was charged", ["billing"]),
-    LabeledExample.of("hello there", ["greeting"]),
-    LabeledExample.of("nothing at all", []),
-]
-CPU = plan_device("cpu")
+from tests.strategy_models import CPU, MULTI, ROWS, SMALL_RUNS, plan_for, saved_predictor
 
 
-def _plan(strategy: str, base: str, rows: list[LabeledExample], **options: object) -> StrategyPlan:
-    labels = sorted({label for row in rows for label in row.labels})
-    return StrategyPlan(
-        strategy=strategy,
-        arguments=arguments_for(strategy, options),
-        base_model_path=base,
-        train=[] if strategy == "zero_shot" else rows,
-        validation=rows,
-        labels=labels,
-        descriptions=descriptions_for(labels, None),
-        multi_label=any(len(row.labels) != 1 for row in rows),
-        corpora={"rows": [row.text for row in rows]},
-    )
-
-
-def _saved(trained: TrainedClassifier, plan: StrategyPlan, directory: Path) -> Predictor:
-    manifest = Manifest(
-        strategy=plan.strategy,
-        base_model="tiny",
-        labels=trained.labels,
-        metrics=trained.metrics,
-        hyperparameters=plan.arguments.to_dict(),
-        max_length=plan.arguments.max_length,
-        multi_label=trained.multi_label,
-        thresholds=trained.thresholds,
-    )
-    save_artifact(trained.save, manifest, directory)
-    return Predictor.from_pretrained(directory, {"tiny": plan.base_model_path})
-
-
-@pytest.mark.parametrize(
-    ("strategy", "options"),
-    [
-        ("full", {"epochs": 2, "batch_size": 2}),
-        ("lora", {"epochs": 2, "batch_size": 2, "r": 4, "alpha": 8}),
-        ("frozen", {"epochs": 5}),
-        ("few_shot", {"epochs": 5, "contrastive_epochs": 2, "contrastive_batch_size": 4}),
-        ("zero_shot", {}),
-    ],
-)
+@pytest.mark.parametrize(("strategy", "options"), list(SMALL_RUNS.items()))
 def test_every_strategy_saves_a_model_that_predicts_as_trained(
     tiny_model_path: str, tmp_path: Path, strategy: str, options: dict[str, object]
 ) -> None:
-    plan = _plan(strategy, tiny_model_path, ROWS, **options)
+    plan = plan_for(strategy, tiny_model_path, ROWS, **options)
 
     trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
-    predictor = _saved(trained, plan, tmp_path / "model")
+    predictor = saved_predictor(trained, plan, tmp_path / "model")
     predictions = predictor.predict([row.text for row in ROWS])
 
     assert trained.labels == ["billing", "greeting"]
@@ -94,9 +38,9 @@ def test_every_strategy_saves_a_model_that_predicts_as_trained(
 def test_lora_artifact_holds_only_adapters_and_exports_a_merged_model(
     tiny_model_path: str, tmp_path: Path
 ) -> None:
-    plan = _plan("lora", tiny_model_path, ROWS, epochs=2, batch_size=2, r=4, alpha=8)
+    plan = plan_for("lora", tiny_model_path, ROWS, epochs=2, batch_size=2, r=4, alpha=8)
     trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
-    predictor = _saved(trained, plan, tmp_path / "model")
+    predictor = saved_predictor(trained, plan, tmp_path / "model")
 
     export_merged_lora(
         tmp_path / "model", tiny_model_path, trained.labels, tmp_path / "merged", multi_label=False
@@ -156,7 +100,7 @@ def test_cached_embeddings_recompute_when_the_texts_differ(
 def test_zero_shot_without_examples_builds_a_model_from_descriptions(
     tiny_model_path: str,
 ) -> None:
-    plan = _plan("zero_shot", tiny_model_path, ROWS)
+    plan = plan_for("zero_shot", tiny_model_path, ROWS)
     plan = StrategyPlan(**{**plan.__dict__, "validation": []})
 
     trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
@@ -175,9 +119,9 @@ def test_multi_label_strategies_tune_a_threshold_per_label(
         ("few_shot", {"epochs": 3, "contrastive_epochs": 1, "contrastive_batch_size": 4}),
         ("zero_shot", {}),
     ]:
-        plan = _plan(strategy, tiny_model_path, MULTI, **options)
+        plan = plan_for(strategy, tiny_model_path, MULTI, **options)
         trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
-        predictor = _saved(trained, plan, tmp_path / strategy)
+        predictor = saved_predictor(trained, plan, tmp_path / strategy)
 
         prediction = predictor.predict(["refund and hello"], thresholds={"billing": 0.0})[0]
 

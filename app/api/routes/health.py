@@ -1,7 +1,8 @@
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from app.api.deps import SessionDep, StoreDep
@@ -38,3 +39,15 @@ def _check(probe: Any) -> str:
     except Exception as error:
         return f"error: {type(error).__name__}: {error}"
     return "ok"
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text."}},
+)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests and latency per route, batch sizes, queue depth, the model
+    cache, and jobs by state."""
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

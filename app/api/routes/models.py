@@ -2,9 +2,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import (
     AfterQuery,
+    BatcherDep,
     LimitQuery,
     ModelCacheDep,
     ModelDep,
@@ -19,7 +21,7 @@ from app.core.archives import tar_gz_chunks
 from app.core.problems import NotFound, ValidationFailed
 from app.ml.predictor import Prediction
 from app.models import Evaluation, Model
-from app.schemas.common import PROBLEM_RESPONSES
+from app.schemas.common import OVERLOADED_RESPONSE, PROBLEM_RESPONSES
 from app.schemas.model import (
     EvaluateRequest,
     EvaluationPublic,
@@ -101,18 +103,30 @@ def delete_model(
     return Response(status_code=204)
 
 
-@router.post("/{model_id}/predict", response_model=PredictResponse)
-def predict(
-    body: PredictRequest, model: ModelOrAliasDep, settings: SettingsDep, cache: ModelCacheDep
+@router.post(
+    "/{model_id}/predict",
+    response_model=PredictResponse,
+    responses={503: OVERLOADED_RESPONSE},
+)
+async def predict(
+    body: PredictRequest,
+    model: ModelOrAliasDep,
+    settings: SettingsDep,
+    cache: ModelCacheDep,
+    batcher: BatcherDep,
 ) -> PredictResponse:
     """Label one or many texts; each answer carries every label's score, or the best `top_k`.
-    `model_id` may be an alias's name; the answer names the model that served it."""
+    `model_id` may be an alias's name; the answer names the model that served it. Concurrent
+    requests share forward passes; when the model's queue is full, or the answer takes longer
+    than the server's timeout, the answer is 503 with `Retry-After`."""
     texts = body.texts
     _check_inputs(texts, settings.max_predict_inputs, settings.max_text_chars)
     thresholds = _thresholds(body.thresholds, model)
-    predictions = cache.get(model.artifact_key).predict(
-        texts, top_k=body.top_k, thresholds=thresholds
-    )
+    predictor = cache.peek(model.artifact_key)
+    if predictor is None:
+        predictor = await run_in_threadpool(cache.get, model.artifact_key)
+    probabilities = await batcher.probabilities(predictor, texts)
+    predictions = predictor.predictions(probabilities, top_k=body.top_k, thresholds=thresholds)
     return PredictResponse(
         model_id=model.id, predictions=[prediction_public(p) for p in predictions]
     )

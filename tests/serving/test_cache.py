@@ -1,0 +1,115 @@
+import threading
+
+import pytest
+
+from app.core.storage import ArtifactStore
+from app.ml.predictor import Predictor
+from app.serving.cache import ModelCache
+from app.serving.metrics import ServingMetrics
+from tests.strategy_models import SMALL_RUNS, train_and_save
+
+
+@pytest.fixture(scope="module")
+def store(tiny_model_path: str, tmp_path_factory: pytest.TempPathFactory) -> ArtifactStore:
+    """An artifact store holding two full models and three frozen ones."""
+    root = tmp_path_factory.mktemp("artifacts")
+    for key, strategy in [
+        ("full-a", "full"),
+        ("full-b", "full"),
+        ("frozen-a", "frozen"),
+        ("frozen-b", "frozen"),
+        ("frozen-c", "frozen"),
+    ]:
+        train_and_save(strategy, tiny_model_path, root / key, **SMALL_RUNS[strategy])
+    return ArtifactStore(root)
+
+
+def cache_over(store: ArtifactStore, tiny_model_path: str, **bounds: int) -> ModelCache:
+    capacity = bounds.pop("capacity", 10)
+    return ModelCache(
+        store, capacity, {"tiny": tiny_model_path}, metrics=ServingMetrics(), **bounds
+    )
+
+
+def counted(cache: ModelCache) -> tuple[float, float, float]:
+    metrics = cache.metrics
+    return (
+        metrics.cache_hits._value.get(),
+        metrics.cache_misses._value.get(),
+        metrics.cache_evictions._value.get(),
+    )
+
+
+def test_concurrent_first_requests_load_a_model_once(
+    store: ArtifactStore, tiny_model_path: str
+) -> None:
+    cache = cache_over(store, tiny_model_path)
+    start = threading.Barrier(8)
+    loaded: list[Predictor] = []
+
+    def first_request() -> None:
+        start.wait()
+        loaded.append(cache.get("full-a"))
+
+    threads = [threading.Thread(target=first_request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len({id(predictor) for predictor in loaded}) == 1
+    assert counted(cache) == (7, 1, 0)
+
+
+def test_the_least_recently_used_model_is_evicted_past_the_count_and_reloads(
+    store: ArtifactStore, tiny_model_path: str
+) -> None:
+    cache = cache_over(store, tiny_model_path, capacity=2)
+    first = cache.get("frozen-a")
+    cache.get("frozen-b")
+    cache.get("frozen-a")
+    cache.get("frozen-c")
+
+    assert "frozen-b" not in cache
+    assert "frozen-a" in cache
+    assert counted(cache) == (1, 3, 1)
+
+    reloaded = cache.get("frozen-b")
+
+    assert reloaded is not first
+    assert reloaded.predict(["hello friend"])[0].label in {"billing", "greeting"}
+    assert counted(cache) == (1, 4, 2)
+
+
+def test_the_memory_bound_counts_only_what_a_model_holds_alone(
+    store: ArtifactStore, tiny_model_path: str
+) -> None:
+    one_full = cache_over(store, tiny_model_path).get("full-a").size_bytes
+    cache = cache_over(store, tiny_model_path, max_bytes=int(one_full * 1.5))
+
+    cache.get("full-a")
+    cache.get("frozen-a")
+    cache.get("frozen-b")
+    cache.get("frozen-c")
+
+    assert all(key in cache for key in ["full-a", "frozen-a", "frozen-b", "frozen-c"])
+    assert cache.encoders.loaded == 1
+
+    cache.get("full-b")
+
+    assert "full-a" not in cache
+    assert "full-b" in cache
+    assert cache.resident_bytes <= one_full * 1.5
+    assert cache.metrics.cache_bytes._value.get() == cache.resident_bytes
+
+
+def test_a_model_evicted_on_delete_is_loaded_again_on_the_next_request(
+    store: ArtifactStore, tiny_model_path: str
+) -> None:
+    cache = cache_over(store, tiny_model_path)
+    first = cache.get("full-a")
+
+    cache.evict("full-a")
+
+    assert "full-a" not in cache
+    assert cache.get("full-a") is not first
