@@ -45,38 +45,75 @@ def score(true: list[str], predicted: list[str]) -> Scores:
     )
 
 
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    pid: int
+    api_key: str
+
+    def client(self, timeout: float = 600) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+
+
 @contextmanager
-def running_adaptd(data_dir: Path) -> Iterator[httpx.Client]:
-    """`adaptd serve` on an empty data directory, with a client holding its first API key."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = (data_dir.parent / "serve.log").open("wb")
-    env = {**os.environ, "ADAPTD_DATA_DIR": str(data_dir)}
+def adaptd_server(data_dir: Path, **env: str) -> Iterator[Server]:
+    """`adaptd serve` on `data_dir` (created and bootstrapped when empty), with extra
+    environment settings, until the block ends."""
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = (data_dir.parent / "serve.log").open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=env,
+        env={**os.environ, "ADAPTD_DATA_DIR": str(data_dir), **env},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        wait_until_ready(f"{base}/readyz", process)
         key = (data_dir / "api-key").read_text().strip()
-        with httpx.Client(
-            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=600
-        ) as client:
-            yield client
+        yield Server(base, process.pid, key)
     finally:
         os.killpg(process.pid, 15)
         process.wait(30)
         log.close()
+
+
+@contextmanager
+def running_adaptd(data_dir: Path) -> Iterator[httpx.Client]:
+    """`adaptd serve` on an empty data directory, with a client holding its first API key."""
+    with adaptd_server(data_dir) as server, server.client() as client:
+        yield client
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode} before it was ready")
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer 200 within two minutes")
+
+
+def resident_megabytes(pid: int) -> float:
+    """The process's resident set size (VmRSS), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def wait_for_job(client: httpx.Client, job_id: str) -> dict[str, object]:
@@ -85,11 +122,11 @@ def wait_for_job(client: httpx.Client, job_id: str) -> dict[str, object]:
         job: dict[str, object] = client.get(f"/v1/jobs/{job_id}").json()
         if job["status"] in ("succeeded", "failed", "cancelled"):
             return job
-        progress = job.get("progress") or {}
+        progress = job.get("progress")
         step = progress.get("step") if isinstance(progress, dict) else None
-        if step and step != last_step:
+        if isinstance(progress, dict) and step and step != last_step:
             print(
-                f"  {job_id}: step {step}/{progress['total_steps']} "  # type: ignore[index]
+                f"  {job_id}: step {step}/{progress['total_steps']} "
                 f"epoch {progress['epoch']} eta {progress['eta_seconds']}s",
                 file=sys.stderr,
             )

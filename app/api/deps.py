@@ -1,5 +1,6 @@
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -20,7 +21,7 @@ from app.serving.cache import ModelCache
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer adk_...`")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -37,17 +38,17 @@ SessionDep = Annotated[Session, Depends(get_session)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def get_store(request: Request) -> ArtifactStore:
+async def get_store(request: Request) -> ArtifactStore:
     store: ArtifactStore = request.app.state.store
     return store
 
 
-def get_model_cache(request: Request) -> ModelCache:
+async def get_model_cache(request: Request) -> ModelCache:
     cache: ModelCache = request.app.state.model_cache
     return cache
 
 
-def get_batcher(request: Request) -> Batcher:
+async def get_batcher(request: Request) -> Batcher:
     batcher: Batcher = request.app.state.batcher
     return batcher
 
@@ -66,11 +67,15 @@ def get_api_key(session: SessionDep, credentials: Credentials) -> ApiKey:
     return key
 
 
+def authorize(key: ApiKey, scope: str) -> ApiKey:
+    if scope not in key.scopes:
+        raise Forbidden(f"this API key lacks the {scope!r} scope")
+    return key
+
+
 def requires(scope: str) -> Callable[[ApiKey], ApiKey]:
     def check(key: Annotated[ApiKey, Depends(get_api_key)]) -> ApiKey:
-        if scope not in key.scopes:
-            raise Forbidden(f"this API key lacks the {scope!r} scope")
-        return key
+        return authorize(key, scope)
 
     return check
 
@@ -113,21 +118,38 @@ def get_model(model_id: str, session: SessionDep, key: ReadKey) -> Model:
     return model
 
 
-def get_model_or_alias(model_id: str, session: SessionDep, key: ReadKey) -> Model:
+def model_or_alias(session: Session, *, team_id: str, model_id: str) -> Model:
     """A model by its id, or by the name of an alias that points at it."""
-    model = models.get(session, team_id=key.team_id, model_id=model_id)
+    model = models.get(session, team_id=team_id, model_id=model_id)
     if model is None and re.fullmatch(ALIAS_NAME_PATTERN, model_id):
-        alias = aliases.get_by_name(session, team_id=key.team_id, name=model_id)
+        alias = aliases.get_by_name(session, team_id=team_id, name=model_id)
         model = session.get(Model, alias.model_id) if alias else None
     if model is None:
         raise NotFound(f"model or alias {model_id} not found")
     return model
 
 
+@dataclass(frozen=True)
+class ServedModel:
+    id: str
+    artifact_key: str
+    labels: list[str]
+    multi_label: bool
+
+
+def get_served_model(model_id: str, settings: SettingsDep, credentials: Credentials) -> ServedModel:
+    """The model to predict with, by id or alias, looked up in a session of its own that is
+    closed before the request waits for its batch: waiting requests hold no connection."""
+    with new_session(settings) as session:
+        key = authorize(get_api_key(session, credentials), "read")
+        model = model_or_alias(session, team_id=key.team_id, model_id=model_id)
+        return ServedModel(model.id, model.artifact_key, list(model.labels), model.multi_label)
+
+
 DatasetDep = Annotated[Dataset, Depends(get_dataset)]
 JobDep = Annotated[Job, Depends(get_job)]
 ModelDep = Annotated[Model, Depends(get_model)]
-ModelOrAliasDep = Annotated[Model, Depends(get_model_or_alias)]
+ServedModelDep = Annotated[ServedModel, Depends(get_served_model)]
 
 LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size.")]
 AfterQuery = Annotated[

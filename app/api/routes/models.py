@@ -10,8 +10,9 @@ from app.api.deps import (
     LimitQuery,
     ModelCacheDep,
     ModelDep,
-    ModelOrAliasDep,
     ReadKey,
+    ServedModel,
+    ServedModelDep,
     SessionDep,
     SettingsDep,
     StoreDep,
@@ -110,7 +111,7 @@ def delete_model(
 )
 async def predict(
     body: PredictRequest,
-    model: ModelOrAliasDep,
+    model: ServedModelDep,
     settings: SettingsDep,
     cache: ModelCacheDep,
     batcher: BatcherDep,
@@ -180,7 +181,9 @@ def evaluation_public(evaluation: Evaluation) -> EvaluationPublic:
     )
 
 
-def _thresholds(given: dict[str, float] | float | None, model: Model) -> dict[str, float] | None:
+def _thresholds(
+    given: dict[str, float] | float | None, model: ServedModel
+) -> dict[str, float] | None:
     if given is None:
         return None
     if not model.multi_label:
