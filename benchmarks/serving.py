@@ -173,18 +173,6 @@ def _http_load(
     seconds: float,
     path: str = "/v1/models/{model_id}/predict",
 ) -> Load:
-    return asyncio.run(_closed_loop(base, api_key, model_ids, texts, level, seconds, path))
-
-
-async def _closed_loop(
-    base: str,
-    api_key: str,
-    model_ids: list[str],
-    texts: list[str],
-    level: int,
-    seconds: float,
-    path: str,
-) -> Load:
     """`level` clients, each sending one single-text request after the other; the first
     second warms up and is not counted. aiohttp, because on a small machine the load
     generator shares the cores with the server, and httpx costs several times its CPU."""
@@ -205,9 +193,12 @@ async def _closed_loop(
             if started >= warm_until:
                 latencies.append(time.perf_counter() - started)
 
-    connector = aiohttp.TCPConnector(limit=level)
-    async with aiohttp.ClientSession(base, headers=headers, connector=connector) as client:
-        await asyncio.gather(*(client_loop(client, number) for number in range(level)))
+    async def all_clients() -> None:
+        connector = aiohttp.TCPConnector(limit=level)
+        async with aiohttp.ClientSession(base, headers=headers, connector=connector) as client:
+            await asyncio.gather(*(client_loop(client, number) for number in range(level)))
+
+    asyncio.run(all_clients())
     latencies.sort()
     return Load(
         requests_per_second=len(latencies) / seconds,
