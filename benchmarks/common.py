@@ -1,11 +1,14 @@
 """Helpers the benchmarks share: a real `adaptd serve`, CLINC150 files and its scoring."""
 
 import csv
+import io
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -146,3 +149,23 @@ def predict_all(
         answer.raise_for_status()
         labels.extend(p["label"] for p in answer.json()["predictions"])
     return labels
+
+
+def per_label(rows: list[dict[str, str]], count: int, seed: int) -> list[dict[str, str]]:
+    by_label: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        by_label[row["label"]].append(row)
+    rng = random.Random(seed)
+    return [row for label in sorted(by_label) for row in rng.sample(by_label[label], count)]
+
+
+def upload_csv(client: httpx.Client, name: str, rows: list[dict[str, str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["text", "label"])
+    writer.writeheader()
+    writer.writerows(rows)
+    answer = client.post(
+        "/v1/datasets", files={"file": (f"{name}.csv", buffer.getvalue(), "text/csv")}
+    )
+    answer.raise_for_status()
+    return str(answer.json()["id"])

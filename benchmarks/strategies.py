@@ -11,12 +11,8 @@ scored on the test split through the predict endpoint (and evaluated by
 """
 
 import argparse
-import csv
-import io
-import random
 import tempfile
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +20,15 @@ from typing import Any
 
 import httpx
 
-from benchmarks.common import predict_all, read_split, running_adaptd, score, wait_for_job
+from benchmarks.common import (
+    per_label,
+    predict_all,
+    read_split,
+    running_adaptd,
+    score,
+    upload_csv,
+    wait_for_job,
+)
 
 SHOTS = 10
 MAX_LENGTH = 64
@@ -57,14 +61,14 @@ def main() -> None:
     runs = [run for run in RUNS if not args.only or run.name in args.only]
 
     train, validation, test = read_split("train"), read_split("validation"), read_split("test")
-    shots = _per_label(train, SHOTS, seed=0)
+    shots = per_label(train, SHOTS, seed=0)
     rows: list[str] = []
     with tempfile.TemporaryDirectory() as scratch, running_adaptd(Path(scratch) / "data") as client:
         datasets = {
-            "train": _upload(client, "clinc150-train", train),
-            "shots": _upload(client, f"clinc150-train-{SHOTS}-per-intent", shots),
-            "validation": _upload(client, "clinc150-validation", validation),
-            "test": _upload(client, "clinc150-test", test),
+            "train": upload_csv(client, "clinc150-train", train),
+            "shots": upload_csv(client, f"clinc150-train-{SHOTS}-per-intent", shots),
+            "validation": upload_csv(client, "clinc150-validation", validation),
+            "test": upload_csv(client, "clinc150-test", test),
         }
         for run in runs:
             row = _measure(client, run, datasets, test)
@@ -118,26 +122,6 @@ def _measure(
         f"{evaluation['report']['expected_calibration_error']:.3f} | {wall:.0f} s | "
         f"{_size(model['size_bytes'])} |"
     )
-
-
-def _per_label(rows: list[dict[str, str]], count: int, seed: int) -> list[dict[str, str]]:
-    by_label: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for row in rows:
-        by_label[row["label"]].append(row)
-    rng = random.Random(seed)
-    return [row for label in sorted(by_label) for row in rng.sample(by_label[label], count)]
-
-
-def _upload(client: httpx.Client, name: str, rows: list[dict[str, str]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["text", "label"])
-    writer.writeheader()
-    writer.writerows(rows)
-    answer = client.post(
-        "/v1/datasets", files={"file": (f"{name}.csv", buffer.getvalue(), "text/csv")}
-    )
-    answer.raise_for_status()
-    return str(answer.json()["id"])
 
 
 def _seconds(started: str, finished: str) -> float:

@@ -2,13 +2,21 @@
 
 from pathlib import Path
 
-from app.ml.artifact import Manifest, save_artifact
+from app.ml.artifact import save_artifact
 from app.ml.data import LabeledExample
 from app.ml.device import plan_device
+from app.ml.lora_base import LoraBaseSource
 from app.ml.predictor import Predictor
 from app.ml.progress import Callbacks
 from app.ml.sentence import EncoderSource, SentenceEncoder
-from app.ml.strategies import RunContext, StrategyPlan, TrainedClassifier, arguments_for, run
+from app.ml.strategies import (
+    RunContext,
+    StrategyPlan,
+    TrainedClassifier,
+    arguments_for,
+    manifest_for,
+    run,
+)
 from app.ml.zero_shot import descriptions_for
 
 ROWS = [
@@ -48,19 +56,12 @@ def saved_predictor(
     plan: StrategyPlan,
     directory: Path,
     encoders: EncoderSource = SentenceEncoder.load,
+    lora_bases: LoraBaseSource | None = None,
 ) -> Predictor:
-    manifest = Manifest(
-        strategy=plan.strategy,
-        base_model="tiny",
-        labels=trained.labels,
-        metrics=trained.metrics,
-        hyperparameters=plan.arguments.to_dict(),
-        max_length=plan.arguments.max_length,
-        multi_label=trained.multi_label,
-        thresholds=trained.thresholds,
+    save_artifact(trained.save, manifest_for(plan, trained, "tiny"), directory)
+    return Predictor.from_pretrained(
+        directory, {"tiny": plan.base_model_path}, encoders=encoders, lora_bases=lora_bases
     )
-    save_artifact(trained.save, manifest, directory)
-    return Predictor.from_pretrained(directory, {"tiny": plan.base_model_path}, encoders=encoders)
 
 
 def train_and_save(
@@ -69,12 +70,12 @@ def train_and_save(
     directory: Path,
     rows: list[LabeledExample] = ROWS,
     encoders: EncoderSource = SentenceEncoder.load,
+    lora_bases: LoraBaseSource | None = None,
     **options: object,
 ) -> Predictor:
     plan = plan_for(strategy, base, rows, **options)
-    return saved_predictor(
-        run(plan, RunContext(device=CPU, callbacks=Callbacks())), plan, directory, encoders
-    )
+    trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
+    return saved_predictor(trained, plan, directory, encoders, lora_bases)
 
 
 SMALL_RUNS: dict[str, dict[str, object]] = {

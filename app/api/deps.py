@@ -135,6 +135,7 @@ class ServedModel:
     artifact_key: str
     labels: list[str]
     multi_label: bool
+    int8: bool
 
 
 def get_served_model(model_id: str, settings: SettingsDep, credentials: Credentials) -> ServedModel:
@@ -143,7 +144,13 @@ def get_served_model(model_id: str, settings: SettingsDep, credentials: Credenti
     with new_session(settings) as session:
         key = authorize(get_api_key(session, credentials), "read")
         model = model_or_alias(session, team_id=key.team_id, model_id=model_id)
-        return ServedModel(model.id, model.artifact_key, list(model.labels), model.multi_label)
+        return ServedModel(
+            model.id,
+            model.artifact_key,
+            list(model.labels),
+            model.multi_label,
+            int8=model.acceleration is not None,
+        )
 
 
 DatasetDep = Annotated[Dataset, Depends(get_dataset)]

@@ -1,5 +1,6 @@
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -8,6 +9,7 @@ import torch
 from app.ml.artifact import Manifest
 from app.ml.device import DevicePlan, plan_device
 from app.ml.loading import BaseModelError
+from app.ml.lora_base import LoraBaseSource
 from app.ml.sentence import EncoderSource, SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
 from app.ml.sequence_classifier import SequenceClassifier
@@ -43,7 +45,11 @@ class Predictor:
     """Serves a saved classifier of any strategy: texts in, labels with probabilities out."""
 
     def __init__(
-        self, scorer: Scorer, manifest: Manifest, batch_size: int = 64, name: str = ""
+        self,
+        scorer: Scorer,
+        manifest: Manifest,
+        batch_size: int = 64,
+        name: str = "",
     ) -> None:
         self.scorer = scorer
         self.manifest = manifest
@@ -60,9 +66,13 @@ class Predictor:
         base_models: Mapping[str, str] | None = None,
         device: DevicePlan | None = None,
         encoders: EncoderSource | None = None,
+        lora_bases: LoraBaseSource | None = None,
+        int8: bool = False,
     ) -> "Predictor":
-        """`encoders` hands out base encoders; a shared source lets models on one base share
-        its weights. Without one, each model loads its own copy."""
+        """`encoders` hands out base encoders and `lora_bases` base classifiers for unmerged
+        adapters; shared sources let models on one base share its weights. Without them, each
+        model loads its own copy (a `lora` model merged into it). `int8` serves the model with
+        int8-quantized linear layers (CPU only); `encoders` must then hand out int8 encoders."""
         manifest = Manifest.read(directory)
         base_model_path = (base_models or {}).get(manifest.base_model)
         if base_model_path is None and manifest.strategy in STRATEGIES_ON_A_SHARED_BASE:
@@ -75,17 +85,26 @@ class Predictor:
             manifest,
             base_model_path or "",
             device,
-            SentenceEncoder.load if encoders is None else encoders,
+            encoders or (SentenceEncoder.load_int8 if int8 else SentenceEncoder.load),
+            lora_bases,
+            int8=int8,
         )
         return cls(scorer, manifest, name=directory.name)
 
-    @property
+    @cached_property
+    def shared_encoder(self) -> SentenceEncoder | None:
+        """The base encoder this model reads without owning it, if any."""
+        scorer = self.scorer
+        if isinstance(scorer, SentenceClassifier) and not scorer.owns_encoder:
+            return scorer.encoder
+        return None
+
+    @cached_property
     def batch_group(self) -> str:
         """Predictors of one group can be scored in one forward pass: those reading the same
         shared encoder at the same token limit; any other predictor is a group of its own."""
-        scorer = self.scorer
-        if isinstance(scorer, SentenceClassifier) and not scorer.owns_encoder:
-            encoder = scorer.encoder
+        encoder = self.shared_encoder
+        if encoder is not None:
             return f"encoder:{self.manifest.base_model}:{id(encoder.model)}:{encoder.max_length}"
         return f"model:{self.name}:{id(self)}"
 
@@ -153,11 +172,10 @@ def probabilities_together(
     texts = [text for _, request_texts in requests for text in request_texts]
     first = requests[0][0]
     sizes = [len(request_texts) for _, request_texts in requests]
-    if all(predictor is first for predictor, _ in requests):
+    encoder = first.shared_encoder
+    if encoder is None or all(predictor is first for predictor, _ in requests):
         return list(first.probabilities(texts).split(sizes))
-    scorer = first.scorer
-    assert isinstance(scorer, SentenceClassifier)
-    features = scorer.encoder.embed(texts).split(sizes)
+    features = encoder.embed(texts).split(sizes)
     return [
         _sentence_scorer(predictor).probabilities_of(rows).float()
         for (predictor, _), rows in zip(requests, features, strict=True)
@@ -176,6 +194,9 @@ def _scorer(
     base_model_path: str,
     device: DevicePlan,
     encoders: EncoderSource,
+    lora_bases: LoraBaseSource | None,
+    *,
+    int8: bool,
 ) -> Scorer:
     if manifest.strategy in SENTENCE_STRATEGIES:
         return SentenceClassifier.load(
@@ -186,6 +207,7 @@ def _scorer(
             max_length=manifest.max_length,
             device=device,
             encoders=encoders,
+            int8=int8,
         )
     return SequenceClassifier.load(
         directory,
@@ -193,4 +215,7 @@ def _scorer(
         labels=manifest.labels,
         multi_label=manifest.multi_label,
         max_length=manifest.max_length,
+        device=device,
+        lora_bases=lora_bases,
+        int8=int8,
     )

@@ -10,6 +10,7 @@ from transformers import AutoModel
 
 from app.ml.device import DevicePlan
 from app.ml.loading import BaseModelError, load_tokenizer
+from app.ml.quantization import int8_model
 
 EMBED_BATCH_SIZE = 128
 
@@ -21,6 +22,12 @@ class SentenceEncoder:
         self.max_length = max_length
         self.device = device
         self.encoded_texts = 0
+
+    @classmethod
+    def load_int8(cls, path: str | Path, max_length: int, device: DevicePlan) -> "SentenceEncoder":
+        """The encoder with int8 linear layers (CPU only)."""
+        encoder = cls.load(path, max_length, device)
+        return cls(int8_model(encoder.model), encoder.tokenizer, max_length, device)
 
     @classmethod
     def load(cls, path: str | Path, max_length: int, device: DevicePlan) -> "SentenceEncoder":
@@ -72,9 +79,17 @@ def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
 
 
 def parameter_bytes(module: torch.nn.Module) -> int:
-    """Bytes held by a module's parameters and buffers."""
-    tensors = [*module.parameters(), *module.buffers()]
-    return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
+    """Bytes held by a module's weights and buffers, int8-quantized weights included (they
+    live in the state as packed tensors, not as parameters)."""
+    return sum(_bytes(value) for value in module.state_dict(keep_vars=True).values())
+
+
+def _bytes(value: object) -> int:
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, tuple | list):
+        return sum(_bytes(item) for item in value)
+    return 0
 
 
 EncoderSource = Callable[[Path, int, DevicePlan], SentenceEncoder]

@@ -56,12 +56,14 @@ class SentenceClassifier:
         max_length: int,
         device: DevicePlan,
         encoders: EncoderSource = SentenceEncoder.load,
+        int8: bool = False,
     ) -> "SentenceClassifier":
-        """The base encoder comes from `encoders` (which may share it between models); an
-        encoder the strategy changed is the model's own."""
+        """The base encoder comes from `encoders` (which may share it between models, and
+        hands out int8 ones for `int8`); an encoder the strategy changed is the model's own."""
         own_encoder = directory / ENCODER_DIRECTORY
         if own_encoder.is_dir():
-            encoder = SentenceEncoder.load(own_encoder, max_length, device)
+            load_own = SentenceEncoder.load_int8 if int8 else SentenceEncoder.load
+            encoder = load_own(own_encoder, max_length, device)
         else:
             encoder = encoders(Path(base_model_path), max_length, device)
         state = load_file(directory / HEAD_FILE)

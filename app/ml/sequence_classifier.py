@@ -1,26 +1,61 @@
-"""Models of `full` and `lora`: a transformers sequence classifier, with LoRA adapters stored
-apart from the base weights and merged into them on load."""
+"""Models of `full` and `lora`: a transformers sequence classifier. LoRA adapters are stored
+apart from the base weights; on load they are merged into a copy of the base, or, given a
+shared base, attached to it unmerged so that many models hold one copy of the base."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from peft import PeftModel
 
+from app.ml.device import DevicePlan
 from app.ml.head import probabilities
 from app.ml.loading import load_classifier, load_tokenizer
+from app.ml.lora_base import LoraBaseSource
+from app.ml.quantization import int8_model
 from app.ml.sentence import parameter_bytes
 
 ADAPTER_CONFIG = "adapter_config.json"
 
+Logits = Callable[[Mapping[str, torch.Tensor]], torch.Tensor]
+
 
 class SequenceClassifier:
-    def __init__(self, model: Any, tokenizer: Any, max_length: int) -> None:
-        self.model = model.eval()
+    def __init__(
+        self,
+        logits: Logits,
+        tokenizer: Any,
+        max_length: int,
+        *,
+        multi_label: bool,
+        size_bytes: int,
+        device: torch.device,
+    ) -> None:
+        self.logits = logits
+        self.device = device
         self.tokenizer = tokenizer
         self.max_length = max_length
-        self.multi_label = model.config.problem_type == "multi_label_classification"
+        self.multi_label = multi_label
+        self.size_bytes = size_bytes
+
+    @classmethod
+    def of_model(cls, model: Any, tokenizer: Any, max_length: int) -> "SequenceClassifier":
+        model.eval()
+        multi_label = model.config.problem_type == "multi_label_classification"
+
+        def logits(encoded: Mapping[str, torch.Tensor]) -> torch.Tensor:
+            logits: torch.Tensor = model(**encoded).logits
+            return logits
+
+        return cls(
+            logits,
+            tokenizer,
+            max_length,
+            multi_label=multi_label,
+            size_bytes=parameter_bytes(model),
+            device=next(model.parameters()).device,
+        )
 
     @classmethod
     def load(
@@ -31,17 +66,31 @@ class SequenceClassifier:
         labels: list[str],
         multi_label: bool,
         max_length: int,
+        device: DevicePlan,
+        lora_bases: LoraBaseSource | None = None,
+        int8: bool = False,
     ) -> "SequenceClassifier":
+        """An int8 `lora` model is merged into its own copy of the base, then quantized."""
+        finish = int8_model if int8 else _on(device)
         if not (directory / ADAPTER_CONFIG).is_file():
-            return cls(load_classifier(str(directory)), load_tokenizer(str(directory)), max_length)
+            model = finish(load_classifier(str(directory)))
+            return cls.of_model(model, load_tokenizer(str(directory)), max_length)
+        tokenizer = load_tokenizer(base_model_path)
+        if lora_bases is None or int8:
+            merged = merged_lora(directory, base_model_path, labels, multi_label=multi_label)
+            return cls.of_model(finish(merged), tokenizer, max_length)
+        adapter = lora_bases(base_model_path, device).attach(directory, len(labels))
         return cls(
-            merged_lora(directory, base_model_path, labels, multi_label=multi_label),
-            load_tokenizer(base_model_path),
+            adapter.logits,
+            tokenizer,
             max_length,
+            multi_label=multi_label,
+            size_bytes=adapter.size_bytes,
+            device=device.device,
         )
 
     def owned_bytes(self) -> int:
-        return parameter_bytes(self.model)
+        return self.size_bytes
 
     @torch.inference_mode()
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
@@ -51,8 +100,12 @@ class SequenceClassifier:
             truncation=True,
             max_length=self.max_length,
             return_tensors="pt",
-        )
-        return probabilities(self.model(**encoded).logits, self.multi_label)
+        ).to(self.device)
+        return probabilities(self.logits(encoded).cpu(), self.multi_label)
+
+
+def _on(device: DevicePlan) -> Callable[[Any], Any]:
+    return lambda model: model.to(device.device)
 
 
 def merged_lora(

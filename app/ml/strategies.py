@@ -12,6 +12,7 @@ from app.ml.arguments import (
     LoraArguments,
     ZeroShotArguments,
 )
+from app.ml.artifact import Manifest
 from app.ml.data import LabeledExample
 from app.ml.device import DevicePlan
 from app.ml.embeddings import CachedEmbeddings
@@ -64,6 +65,21 @@ class TrainedClassifier:
     multi_label: bool
     thresholds: list[float] | None
     save: Callable[[Path], None]
+
+
+def manifest_for(plan: StrategyPlan, trained: TrainedClassifier, base_model: str) -> Manifest:
+    """What the artifact's `adaptd.json` records of a classifier trained by `plan`."""
+    return Manifest(
+        strategy=plan.strategy,
+        base_model=base_model,
+        labels=trained.labels,
+        metrics=trained.metrics,
+        hyperparameters=plan.arguments.to_dict(),
+        max_length=plan.arguments.max_length,
+        multi_label=trained.multi_label,
+        thresholds=trained.thresholds,
+        label_descriptions=plan.descriptions,
+    )
 
 
 @dataclass(frozen=True)

@@ -19,3 +19,4 @@ class Model(TimestampMixin, Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
     artifact_key: Mapped[str] = mapped_column(String(200))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
+    acceleration: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

@@ -1,7 +1,51 @@
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class AccelerationScores(BaseModel):
+    accuracy: float
+    macro_f1: float
+    texts_per_second: float = Field(description="Measured while scoring, on this server.")
+
+
+class AccelerationPublic(BaseModel):
+    method: str = Field(description="`int8`: dynamic int8 quantization of the linear layers.")
+    dataset_id: str | None = Field(
+        description="The dataset measured on; null for the model's own validation data."
+    )
+    num_examples: int
+    reference: AccelerationScores = Field(description="The model as trained (float32).")
+    accelerated: AccelerationScores
+    accuracy_change: float = Field(description="accelerated minus reference accuracy.")
+    max_accuracy_drop: float
+    agreement: float = Field(description="Share of examples given the same labels by both.")
+    measured_at: datetime
+
+
+class AccelerationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["int8"] = Field(
+        default="int8",
+        description="`int8`: linear layers with int8 weights and dynamically quantized "
+        "activations, served on CPU.",
+    )
+    dataset_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="A labeled dataset to measure the change on; by default the validation "
+        "data the model was trained with.",
+    )
+    max_accuracy_drop: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Refuse (422, nothing changed) when accuracy falls by more than this "
+        "(0.01 is one point).",
+    )
 
 
 class ModelPublic(BaseModel):
@@ -13,6 +57,10 @@ class ModelPublic(BaseModel):
     multi_label: bool
     metrics: dict[str, float]
     size_bytes: int
+    acceleration: AccelerationPublic | None = Field(
+        description="How the model is served faster, with the accuracy change measured; null "
+        "when served as trained."
+    )
     created_at: datetime
 
 

@@ -9,12 +9,19 @@ from app.core.config import Settings
 from app.core.db import new_session
 from app.core.ids import new_id
 from app.core.storage import ArtifactStore, size_of
-from app.ml.artifact import Manifest, save_artifact
+from app.ml.artifact import save_artifact
 from app.ml.data import LabeledExample, TrainingDataError, label_names, stratified_split
 from app.ml.device import plan_device
 from app.ml.loading import BaseModelError
 from app.ml.progress import Callbacks, PauseCheck, TrainingPaused
-from app.ml.strategies import RunContext, StrategyPlan, TrainedClassifier, arguments_for, run
+from app.ml.strategies import (
+    RunContext,
+    StrategyPlan,
+    TrainedClassifier,
+    arguments_for,
+    manifest_for,
+    run,
+)
 from app.ml.warm_start import WarmStart
 from app.ml.zero_shot import descriptions_for
 from app.models import Evaluation, Job, Model
@@ -94,17 +101,7 @@ def _publish(
 ) -> _Published:
     """Write the artifact, then score it as it will be served: loaded back from disk."""
     model_id = new_id("mdl")
-    manifest = Manifest(
-        strategy=job.strategy,
-        base_model=job.base_model,
-        labels=trained.labels,
-        metrics=trained.metrics,
-        hyperparameters=plan.arguments.to_dict(),
-        max_length=plan.arguments.max_length,
-        multi_label=trained.multi_label,
-        thresholds=trained.thresholds,
-        label_descriptions=plan.descriptions,
-    )
+    manifest = manifest_for(plan, trained, job.base_model)
     with store.writing(model_id) as directory:
         save_artifact(trained.save, manifest, directory)
     model = Model(
@@ -137,33 +134,52 @@ def _plan(session: Session, settings: Settings, job: Job) -> StrategyPlan:
     if base_model_path is None:
         raise BaseModelError(f"base model {job.base_model!r} is no longer registered")
     arguments = arguments_for(job.strategy, job.hyperparameters)
-    examples, multi_label = _examples(session, job.dataset_id, job)
-    corpora = {_corpus_key(job.dataset_id, job, arguments.max_length): _texts(examples)}
+    split = _split(session, job, getattr(arguments, "seed", 0))
+    corpora = {_corpus_key(job.dataset_id, job, arguments.max_length): _texts(split.examples)}
     if job.validation_dataset_id is not None:
-        validation, _ = _examples(session, job.validation_dataset_id, job)
         key = _corpus_key(job.validation_dataset_id, job, arguments.max_length)
-        corpora[key] = _texts(validation)
-        train = examples
-    elif job.strategy == "zero_shot":
-        train, validation = [], examples
-    elif job.validation_split is None:
-        raise TrainingDataError("the job has neither a validation split nor a validation dataset")
-    else:
-        seed = getattr(arguments, "seed", 0)
-        train, validation = stratified_split(examples, job.validation_split, seed)
+        corpora[key] = _texts(split.validation)
+    examples = split.examples
     labels = label_names(examples) if examples else sorted(job.label_descriptions or {})
     return StrategyPlan(
         strategy=job.strategy,
         arguments=arguments,
         base_model_path=base_model_path,
-        train=train,
-        validation=validation,
+        train=split.train,
+        validation=split.validation,
         labels=labels,
         descriptions=descriptions_for(labels, job.label_descriptions),
-        multi_label=multi_label,
+        multi_label=split.multi_label,
         corpora=corpora,
         warm_start=_warm_start(session, settings, job),
     )
+
+
+def validation_examples(session: Session, job: Job) -> list[LabeledExample]:
+    """The examples `job` validated its model on, drawn again as the job drew them."""
+    arguments = arguments_for(job.strategy, job.hyperparameters)
+    return _split(session, job, getattr(arguments, "seed", 0)).validation
+
+
+@dataclass(frozen=True)
+class _Split:
+    examples: list[LabeledExample]
+    train: list[LabeledExample]
+    validation: list[LabeledExample]
+    multi_label: bool
+
+
+def _split(session: Session, job: Job, seed: int) -> _Split:
+    examples, multi_label = _examples(session, job.dataset_id, job)
+    if job.validation_dataset_id is not None:
+        validation, _ = _examples(session, job.validation_dataset_id, job)
+        return _Split(examples, examples, validation, multi_label)
+    if job.strategy == "zero_shot":
+        return _Split(examples, [], examples, multi_label)
+    if job.validation_split is None:
+        raise TrainingDataError("the job has neither a validation split nor a validation dataset")
+    train, validation = stratified_split(examples, job.validation_split, seed)
+    return _Split(examples, train, validation, multi_label)
 
 
 def _warm_start(session: Session, settings: Settings, job: Job) -> WarmStart | None:

@@ -171,6 +171,6 @@ class _Lane:
 
 
 def _lane_label(predictor: Predictor) -> str:
-    if predictor.batch_group.startswith("encoder:"):
+    if predictor.shared_encoder is not None:
         return f"base:{predictor.manifest.base_model}"
     return f"model:{predictor.name}"

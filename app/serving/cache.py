@@ -11,7 +11,7 @@ from app.serving.metrics import ServingMetrics
 class ModelCache:
     """Loaded predictors, least recently used first out, bounded by count and by the bytes of
     the weights each model holds alone; concurrent first requests for a model load it once.
-    Models on a shared base (`frozen`, `zero_shot`) read one copy of its encoder."""
+    Models on a shared base (`frozen`, `zero_shot`, `lora`) read one copy of its weights."""
 
     def __init__(
         self,
@@ -32,38 +32,51 @@ class ModelCache:
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
 
-    def peek(self, artifact_key: str) -> Predictor | None:
+    def peek(self, artifact_key: str, *, int8: bool = False) -> Predictor | None:
         """The loaded predictor, without waiting on a load (for the event loop)."""
+        key = _variant(artifact_key, int8)
         with self._lock:
-            predictor = self._predictors.get(artifact_key)
+            predictor = self._predictors.get(key)
             if predictor is not None:
-                self._predictors.move_to_end(artifact_key)
+                self._predictors.move_to_end(key)
                 self.metrics.cache_hits.inc()
             return predictor
 
-    def get(self, artifact_key: str) -> Predictor:
-        predictor = self.peek(artifact_key)
+    def get(self, artifact_key: str, *, int8: bool = False) -> Predictor:
+        """The model as trained, or its int8-quantized variant."""
+        predictor = self.peek(artifact_key, int8=int8)
         if predictor is not None:
             return predictor
+        key = _variant(artifact_key, int8)
         with self._lock:
-            loading = self._loading.setdefault(artifact_key, threading.Lock())
+            loading = self._loading.setdefault(key, threading.Lock())
         with loading:
-            predictor = self.peek(artifact_key)
+            predictor = self.peek(artifact_key, int8=int8)
             if predictor is not None:
                 return predictor
             self.metrics.cache_misses.inc()
-            predictor = Predictor.from_pretrained(
-                self.store.path(artifact_key), self.base_models, encoders=self.encoders
-            )
+            predictor = self.load(artifact_key, int8=int8)
             with self._lock:
-                self._predictors[artifact_key] = predictor
-                self._loading.pop(artifact_key, None)
+                self._predictors[key] = predictor
+                self._loading.pop(key, None)
                 self._shrink()
             return predictor
 
+    def load(self, artifact_key: str, *, int8: bool = False) -> Predictor:
+        """A predictor on this cache's shared bases, not kept."""
+        return Predictor.from_pretrained(
+            self.store.path(artifact_key),
+            self.base_models,
+            encoders=self.encoders.int8 if int8 else self.encoders,
+            lora_bases=self.encoders.lora_base,
+            int8=int8,
+        )
+
     def evict(self, artifact_key: str) -> None:
+        """Drop every variant of the model."""
         with self._lock:
-            self._predictors.pop(artifact_key, None)
+            for int8 in (False, True):
+                self._predictors.pop(_variant(artifact_key, int8), None)
             self._report()
 
     def __contains__(self, artifact_key: str) -> bool:
@@ -87,3 +100,7 @@ class ModelCache:
         self.metrics.cache_models.set(len(self._predictors))
         self.metrics.cache_bytes.set(self.resident_bytes)
         self.metrics.shared_encoder_bytes.set(self.encoders.resident_bytes())
+
+
+def _variant(artifact_key: str, int8: bool) -> str:
+    return f"{artifact_key}#int8" if int8 else artifact_key

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 
 from app.ml.predictor import Predictor
@@ -16,12 +14,17 @@ def shared_encoders() -> SharedEncoders:
 def predictors(
     tiny_model_path: str, tmp_path_factory: pytest.TempPathFactory, shared_encoders: SharedEncoders
 ) -> dict[str, Predictor]:
-    """One saved model per strategy, loaded as the server loads them (shared encoders), plus
+    """One saved model per strategy, loaded as the server loads them (on shared bases), plus
     a second frozen model on the same base."""
     root = tmp_path_factory.mktemp("models")
     loaded = {
         strategy: train_and_save(
-            strategy, tiny_model_path, root / strategy, encoders=shared_encoders, **options
+            strategy,
+            tiny_model_path,
+            root / strategy,
+            encoders=shared_encoders,
+            lora_bases=shared_encoders.lora_base,
+            **options,
         )
         for strategy, options in SMALL_RUNS.items()
     }
@@ -29,7 +32,3 @@ def predictors(
         "frozen", tiny_model_path, root / "frozen_b", encoders=shared_encoders, epochs=1, seed=7
     )
     return loaded
-
-
-def model_directory(predictor: Predictor, root: Path) -> Path:
-    return root / predictor.name

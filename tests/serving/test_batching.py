@@ -53,7 +53,7 @@ def test_models_on_one_base_share_its_weights_and_one_forward_pass(
 
     batched = probabilities_together(requests)
 
-    assert shared_encoders.loaded == 1
+    assert shared_encoders.encoders_loaded == 1
     assert len({predictor.batch_group for predictor in sharing}) == 1
     assert predictors["few_shot"].batch_group != sharing[0].batch_group
     assert predictors["full"].batch_group != predictors["lora"].batch_group

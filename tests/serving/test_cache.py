@@ -93,7 +93,7 @@ def test_the_memory_bound_counts_only_what_a_model_holds_alone(
     cache.get("frozen-c")
 
     assert all(key in cache for key in ["full-a", "frozen-a", "frozen-b", "frozen-c"])
-    assert cache.encoders.loaded == 1
+    assert cache.encoders.encoders_loaded == 1
 
     cache.get("full-b")
 

@@ -1,3 +1,4 @@
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -24,6 +25,8 @@ from app.ml.predictor import Prediction
 from app.models import Evaluation, Model
 from app.schemas.common import OVERLOADED_RESPONSE, PROBLEM_RESPONSES
 from app.schemas.model import (
+    AccelerationPublic,
+    AccelerationRequest,
     EvaluateRequest,
     EvaluationPublic,
     LabelScorePublic,
@@ -33,7 +36,7 @@ from app.schemas.model import (
     PredictRequest,
     PredictResponse,
 )
-from app.services import datasets, evaluations, models
+from app.services import acceleration, datasets, evaluations, models
 
 router = APIRouter(prefix="/models", tags=["models"], responses=PROBLEM_RESPONSES)
 
@@ -48,6 +51,9 @@ def to_public(model: Model) -> ModelPublic:
         multi_label=model.multi_label,
         metrics=model.metrics,
         size_bytes=model.size_bytes,
+        acceleration=(
+            AccelerationPublic.model_validate(model.acceleration) if model.acceleration else None
+        ),
         created_at=model.created_at,
     )
 
@@ -123,14 +129,47 @@ async def predict(
     texts = body.texts
     _check_inputs(texts, settings.max_predict_inputs, settings.max_text_chars)
     thresholds = _thresholds(body.thresholds, model)
-    predictor = cache.peek(model.artifact_key)
+    predictor = cache.peek(model.artifact_key, int8=model.int8)
     if predictor is None:
-        predictor = await run_in_threadpool(cache.get, model.artifact_key)
+        load = partial(cache.get, model.artifact_key, int8=model.int8)
+        predictor = await run_in_threadpool(load)
     probabilities = await batcher.probabilities(predictor, texts)
     predictions = predictor.predictions(probabilities, top_k=body.top_k, thresholds=thresholds)
     return PredictResponse(
         model_id=model.id, predictions=[prediction_public(p) for p in predictions]
     )
+
+
+@router.put("/{model_id}/acceleration", response_model=AccelerationPublic)
+def accelerate_model(
+    body: AccelerationRequest,
+    model: ModelDep,
+    session: SessionDep,
+    cache: ModelCacheDep,
+    _key: WriteKey,
+) -> AccelerationPublic:
+    """Serve the model faster on CPU (`int8`: dynamically quantized linear layers). The model
+    as trained and its int8 variant first score the same labeled examples (the model's
+    validation data, or `dataset_id`); the answer reports both. When accuracy falls by more
+    than `max_accuracy_drop`, the answer is 422 and the model is served as before."""
+    report = acceleration.accelerate(
+        session,
+        cache=cache,
+        model=model,
+        method=body.method,
+        dataset_id=body.dataset_id,
+        max_accuracy_drop=body.max_accuracy_drop,
+    )
+    return AccelerationPublic.model_validate(report)
+
+
+@router.delete("/{model_id}/acceleration", status_code=204)
+def stop_accelerating_model(
+    model: ModelDep, session: SessionDep, cache: ModelCacheDep, _key: WriteKey
+) -> Response:
+    """Serve the model as trained again."""
+    acceleration.stop(session, cache=cache, model=model)
+    return Response(status_code=204)
 
 
 @router.post("/{model_id}/evaluate", status_code=201, response_model=EvaluationPublic)
@@ -146,7 +185,7 @@ def evaluate_model(
     if dataset is None:
         message = f"dataset {body.dataset_id} not found"
         raise ValidationFailed(message, errors=[{"location": "dataset_id", "message": message}])
-    predictor = cache.get(model.artifact_key)
+    predictor = cache.get(model.artifact_key, int8=model.acceleration is not None)
     evaluation = evaluations.evaluate(session, predictor=predictor, model=model, dataset=dataset)
     return evaluation_public(evaluation)
 

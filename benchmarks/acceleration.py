@@ -1,0 +1,116 @@
+"""int8 serving against the model as trained, on all-MiniLM-L6-v2 models trained on CLINC150.
+
+Each model is trained through a running `adaptd serve`, then `PUT /v1/models/{id}/acceleration`
+measures both variants on the model's validation data (the CLINC150 validation split); the test
+split is then predicted over HTTP with int8 on and off.
+
+    python -m benchmarks.acceleration
+"""
+
+import argparse
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.common import (
+    per_label,
+    predict_all,
+    read_split,
+    running_adaptd,
+    score,
+    upload_csv,
+    wait_for_job,
+)
+
+PER_INTENT = 20
+MAX_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class Run:
+    strategy: str
+    hyperparameters: dict[str, Any]
+
+
+RUNS = [
+    Run("frozen", {"max_length": MAX_LENGTH}),
+    Run("full", {"max_length": MAX_LENGTH, "epochs": 3, "learning_rate": 1e-4}),
+    Run("lora", {"max_length": MAX_LENGTH, "epochs": 3}),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", nargs="*", choices=[run.strategy for run in RUNS])
+    args = parser.parse_args()
+    runs = [run for run in RUNS if not args.only or run.strategy in args.only]
+    train = per_label(read_split("train"), PER_INTENT, seed=0)
+    validation, test = read_split("validation"), read_split("test")
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch, running_adaptd(Path(scratch) / "data") as client:
+        train_id = upload_csv(client, "clinc150-train-subset", train)
+        validation_id = upload_csv(client, "clinc150-validation", validation)
+        for run in runs:
+            row = _measure(client, run, train_id, validation_id, test)
+            rows.append(row)
+            print(row, flush=True)
+    print(
+        f"\nall-MiniLM-L6-v2 trained on {len(train)} CLINC150 rows ({PER_INTENT} per intent); "
+        f"validation split {len(validation)} rows, test split {len(test)} rows; "
+        "texts/s measured by the server while scoring the validation split in batches of 64\n"
+    )
+    print(
+        "| strategy | validation acc | int8 | change | agreement | texts/s | int8 texts/s | "
+        "test in-scope acc | int8 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(row)
+
+
+def _measure(
+    client: httpx.Client,
+    run: Run,
+    train_id: str,
+    validation_id: str,
+    test: list[dict[str, str]],
+) -> str:
+    answer = client.post(
+        "/v1/jobs",
+        json={
+            "strategy": run.strategy,
+            "dataset_id": train_id,
+            "validation_dataset_id": validation_id,
+            "hyperparameters": run.hyperparameters,
+        },
+    )
+    answer.raise_for_status()
+    job = wait_for_job(client, answer.json()["id"])
+    if job["status"] != "succeeded":
+        raise SystemExit(f"{run.strategy}: job ended {job['status']}: {job['error']}")
+    model_id = str(job["model_id"])
+    texts, truth = [row["text"] for row in test], [row["label"] for row in test]
+    as_trained = score(truth, predict_all(client, model_id, texts))
+    accelerated = client.put(
+        f"/v1/models/{model_id}/acceleration",
+        json={"method": "int8", "max_accuracy_drop": 1.0},
+        timeout=600,
+    )
+    accelerated.raise_for_status()
+    report = accelerated.json()
+    int8 = score(truth, predict_all(client, model_id, texts))
+    reference, quantized = report["reference"], report["accelerated"]
+    return (
+        f"| {run.strategy} | {100 * reference['accuracy']:.1f} | "
+        f"{100 * quantized['accuracy']:.1f} | {100 * report['accuracy_change']:+.1f} | "
+        f"{100 * report['agreement']:.1f}% | {reference['texts_per_second']:.0f} | "
+        f"{quantized['texts_per_second']:.0f} | {100 * as_trained.in_scope_accuracy:.1f} | "
+        f"{100 * int8.in_scope_accuracy:.1f} |"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+from pathlib import Path
+from typing import Any
+
+import torch
+from fastapi.testclient import TestClient
+from safetensors.torch import load_file, save_file
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from app.core.config import Settings
+from app.serving.cache import ModelCache
+from tests.factories import (
+    TeamCredentials,
+    create_dataset,
+    create_job,
+    example_rows,
+    run_queued_jobs,
+    trained_model,
+)
+
+PROBE_TEXTS = [row["text"] for row in example_rows()]
+
+
+def accelerate(client: TestClient, team: TeamCredentials, model_id: str, **body: Any) -> Any:
+    return client.put(f"/v1/models/{model_id}/acceleration", headers=team.headers, json=body)
+
+
+def cache_of(client: TestClient) -> ModelCache:
+    cache: ModelCache = client.app.state.model_cache  # type: ignore[attr-defined]
+    return cache
+
+
+def test_int8_is_measured_on_the_validation_data_then_served_until_turned_off(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    model = trained_model(client, team, settings)
+    validation = client.get(f"/v1/models/{model['id']}/evaluation", headers=team.headers).json()
+
+    answer = accelerate(client, team, model["id"], method="int8", max_accuracy_drop=1.0)
+
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["method"] == "int8"
+    assert report["dataset_id"] is None
+    assert report["num_examples"] == validation["report"]["num_examples"]
+    assert report["reference"]["accuracy"] == validation["report"]["accuracy"]
+    assert report["accuracy_change"] == (
+        report["accelerated"]["accuracy"] - report["reference"]["accuracy"]
+    )
+    assert 0 <= report["agreement"] <= 1
+    shown = client.get(f"/v1/models/{model['id']}", headers=team.headers).json()
+    assert shown["acceleration"] == report
+
+    predicted = client.post(
+        f"/v1/models/{model['id']}/predict", headers=team.headers, json={"inputs": ["hi"]}
+    )
+    assert predicted.status_code == 200
+    assert cache_of(client).peek(model["id"], int8=True) is not None
+
+    stopped = client.delete(f"/v1/models/{model['id']}/acceleration", headers=team.headers)
+    assert stopped.status_code == 204
+    shown = client.get(f"/v1/models/{model['id']}", headers=team.headers).json()
+    assert shown["acceleration"] is None
+    assert model["id"] not in cache_of(client)
+    client.post(f"/v1/models/{model['id']}/predict", headers=team.headers, json={"inputs": ["hi"]})
+    assert model["id"] in cache_of(client)
+    assert cache_of(client).peek(model["id"], int8=True) is None
+
+
+def with_a_head_int8_cannot_hold(directory: Path) -> None:
+    """A classifier whose float answers differ from text to text (a row per label: the
+    normalised pooled output of one of its examples) plus the same large weight in every row:
+    the float answers stay as they were, but int8, with one scale per row, rounds every small
+    weight to zero, so the int8 model gives every text the first label."""
+    model = AutoModelForSequenceClassification.from_pretrained(directory).eval()
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    first_texts = {row["label"]: row["text"] for row in reversed(example_rows())}
+    labels = [model.config.id2label[index] for index in range(model.config.num_labels)]
+    encoded = tokenizer([first_texts[label] for label in labels], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        pooled = model.bert(**encoded).pooler_output
+    weights = directory / "model.safetensors"
+    state = load_file(weights)
+    state["classifier.weight"] = torch.nn.functional.normalize(pooled, dim=-1)
+    state["classifier.weight"][:, 0] += 1000.0
+    state["classifier.bias"] = torch.zeros(len(labels))
+    save_file(state, weights)
+
+
+def test_a_drop_beyond_the_allowed_one_is_refused_and_changes_nothing(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    job = create_job(
+        client,
+        team,
+        create_dataset(client, team),
+    ).json()
+    run_queued_jobs(settings)
+    model_id = client.get(f"/v1/jobs/{job['id']}", headers=team.headers).json()["model_id"]
+    with_a_head_int8_cannot_hold(settings.artifact_root / model_id)
+    served = client.post(
+        f"/v1/models/{model_id}/predict", headers=team.headers, json={"inputs": PROBE_TEXTS}
+    ).json()["predictions"]
+    examples = [
+        {"text": text, "label": prediction["label"]}
+        for text, prediction in zip(PROBE_TEXTS, served, strict=True)
+    ]
+    dataset = client.post("/v1/datasets", headers=team.headers, json={"examples": examples})
+    assert dataset.status_code == 201, dataset.text
+
+    refused = accelerate(client, team, model_id, dataset_id=dataset.json()["id"])
+
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert problem["errors"][0]["location"] == "max_accuracy_drop"
+    assert "1.0000 →" in problem["detail"]
+    assert "served as it was" in problem["detail"]
+    shown = client.get(f"/v1/models/{model_id}", headers=team.headers).json()
+    assert shown["acceleration"] is None
+    assert cache_of(client).peek(model_id, int8=True) is None
+
+
+def test_measuring_on_a_dataset_that_does_not_fit_the_model_is_refused(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    model = trained_model(client, team, settings)
+    other = client.post(
+        "/v1/datasets",
+        headers=team.headers,
+        json={
+            "examples": [
+                {"text": "where is my parcel", "label": "shipping"},
+                {"text": "the parcel is lost", "label": "shipping"},
+                {"text": "good morning", "label": "greeting"},
+                {"text": "hello there", "label": "greeting"},
+            ]
+        },
+    ).json()
+
+    for dataset_id, message in [(other["id"], "does not fit"), ("ds_missing", "not found")]:
+        refused = accelerate(client, team, model["id"], dataset_id=dataset_id)
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["location"] == "dataset_id"
+        assert message in refused.json()["detail"]
+
+
+def test_only_int8_is_offered(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    model = trained_model(client, team, settings)
+
+    refused = accelerate(client, team, model["id"], method="onnx")
+
+    assert refused.status_code == 422
+    assert "method" in refused.text
