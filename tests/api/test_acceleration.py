@@ -17,7 +17,10 @@ from tests.factories import (
     trained_model,
 )
 
-PROBE_TEXTS = [row["text"] for row in example_rows()]
+FIRST_TEXTS = {row["label"]: row["text"] for row in reversed(example_rows())}
+PROBE_TEXTS = [row["text"] for row in example_rows()] + list(FIRST_TEXTS.values())
+"""Every text once, and each label's first text, which the crafted head gives its own label,
+once more: every label the data holds has at least two examples."""
 
 
 def accelerate(client: TestClient, team: TeamCredentials, model_id: str, **body: Any) -> Any:
@@ -73,9 +76,8 @@ def with_a_head_int8_cannot_hold(directory: Path) -> None:
     weight to zero, so the int8 model gives every text the first label."""
     model = AutoModelForSequenceClassification.from_pretrained(directory).eval()
     tokenizer = AutoTokenizer.from_pretrained(directory)
-    first_texts = {row["label"]: row["text"] for row in reversed(example_rows())}
     labels = [model.config.id2label[index] for index in range(model.config.num_labels)]
-    encoded = tokenizer([first_texts[label] for label in labels], padding=True, return_tensors="pt")
+    encoded = tokenizer([FIRST_TEXTS[label] for label in labels], padding=True, return_tensors="pt")
     with torch.no_grad():
         pooled = model.bert(**encoded).pooler_output
     weights = directory / "model.safetensors"
