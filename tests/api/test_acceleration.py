@@ -70,10 +70,11 @@ def test_int8_is_measured_on_the_validation_data_then_served_until_turned_off(
 
 
 def with_a_head_int8_cannot_hold(directory: Path) -> None:
-    """A classifier whose float answers differ from text to text (a row per label: the
-    normalised pooled output of one of its examples) plus the same large weight in every row:
-    the float answers stay as they were, but int8, with one scale per row, rounds every small
-    weight to zero, so the int8 model gives every text the first label."""
+    """A classifier that gives each label's first text its own label in float (a row per
+    label: that text's pooled output past the first feature, normalised, so no other row
+    matches it better) and the same large weight on the first feature in every row (it moves
+    every logit alike). int8, with one scale per row, rounds every small weight to zero: the
+    rows become equal and the int8 model gives every text the first label."""
     model = AutoModelForSequenceClassification.from_pretrained(directory).eval()
     tokenizer = AutoTokenizer.from_pretrained(directory)
     labels = [model.config.id2label[index] for index in range(model.config.num_labels)]
@@ -82,8 +83,9 @@ def with_a_head_int8_cannot_hold(directory: Path) -> None:
         pooled = model.bert(**encoded).pooler_output
     weights = directory / "model.safetensors"
     state = load_file(weights)
-    state["classifier.weight"] = torch.nn.functional.normalize(pooled, dim=-1)
-    state["classifier.weight"][:, 0] += 1000.0
+    prototypes = torch.nn.functional.normalize(pooled[:, 1:], dim=-1)
+    shared_weight = torch.full((len(labels), 1), 400.0)
+    state["classifier.weight"] = torch.cat([shared_weight, prototypes], dim=1)
     state["classifier.bias"] = torch.zeros(len(labels))
     save_file(state, weights)
 
@@ -138,7 +140,10 @@ def test_measuring_on_a_dataset_that_does_not_fit_the_model_is_refused(
         },
     ).json()
 
-    for dataset_id, message in [(other["id"], "does not fit"), ("ds_missing", "not found")]:
+    for dataset_id, message in [
+        (other["id"], "not labels of the model"),
+        ("ds_missing", "not found"),
+    ]:
         refused = accelerate(client, team, model["id"], dataset_id=dataset_id)
         assert refused.status_code == 422
         assert refused.json()["errors"][0]["location"] == "dataset_id"
