@@ -14,7 +14,7 @@ from app.ml.data import LabeledExample
 from app.ml.evaluation import evaluation_report
 from app.ml.predictor import Predictor
 from app.models import Job, Model
-from app.services import datasets
+from app.services import datasets, evaluations
 from app.services.training import validation_examples
 from app.serving.cache import ModelCache
 
@@ -72,14 +72,7 @@ def _examples(session: Session, model: Model, dataset_id: str | None) -> list[La
         dataset = datasets.get(session, team_id=model.team_id, dataset_id=dataset_id)
         if dataset is None:
             raise _invalid("dataset_id", f"dataset {dataset_id} not found")
-        unknown = sorted(set(dataset.label_counts) - set(model.labels))
-        if unknown or dataset.multi_label != model.multi_label:
-            raise _invalid(
-                "dataset_id",
-                f"dataset {dataset_id} does not fit model {model.id}: its labels or its "
-                "single/multi-label kind differ",
-            )
-        examples = datasets.get_examples(session, dataset_id=dataset_id)
+        examples = evaluations.examples_to_score(session, model=model, dataset=dataset)
     else:
         examples = _validation_examples(session, model)
     if not examples:

@@ -61,6 +61,15 @@ def evaluate(
     session: Session, *, predictor: Predictor, model: Model, dataset: Dataset
 ) -> Evaluation:
     """Score `model` on every example of `dataset`, whose labels must all be the model's."""
+    examples = examples_to_score(session, model=model, dataset=dataset)
+    evaluation = score(predictor, model, examples, dataset_id=dataset.id, kind="dataset")
+    session.add(evaluation)
+    session.commit()
+    return evaluation
+
+
+def examples_to_score(session: Session, *, model: Model, dataset: Dataset) -> list[LabeledExample]:
+    """The examples of `dataset`, which must be of the model's kind and labels (422 otherwise)."""
     unknown = sorted(set(dataset.label_counts) - set(model.labels))
     if unknown:
         raise _invalid(f"labels {unknown} of dataset {dataset.id} are not labels of the model")
@@ -70,11 +79,7 @@ def evaluate(
             f"dataset {dataset.id} is {kinds[dataset.multi_label]} but the model is "
             f"{kinds[model.multi_label]}"
         )
-    examples = datasets.get_examples(session, dataset_id=dataset.id)
-    evaluation = score(predictor, model, examples, dataset_id=dataset.id, kind="dataset")
-    session.add(evaluation)
-    session.commit()
-    return evaluation
+    return datasets.get_examples(session, dataset_id=dataset.id)
 
 
 def get_latest(session: Session, *, model_id: str, dataset_id: str | None) -> Evaluation | None:
