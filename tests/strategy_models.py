@@ -6,17 +6,11 @@ from app.ml.artifact import save_artifact
 from app.ml.data import LabeledExample
 from app.ml.device import plan_device
 from app.ml.lora_base import LoraBaseSource
+from app.ml.plan import RunContext, StrategyPlan, TrainedClassifier, manifest_for
 from app.ml.predictor import Predictor
 from app.ml.progress import Callbacks
 from app.ml.sentence import EncoderSource, SentenceEncoder
-from app.ml.strategies import (
-    RunContext,
-    StrategyPlan,
-    TrainedClassifier,
-    arguments_for,
-    manifest_for,
-    run,
-)
+from app.ml.strategies import arguments_for, run
 from app.ml.zero_shot import descriptions_for
 
 ROWS = [

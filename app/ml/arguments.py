@@ -1,118 +1,179 @@
-"""One documented arguments dataclass per strategy; the API's hyperparameters map onto them."""
+"""One documented arguments dataclass per strategy. Each field is a hyperparameter: its default,
+what it controls and its bounds, from which the API's hyperparameter schemas are built."""
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+HYPERPARAMETER = "hyperparameter"
 
 
 @dataclass(frozen=True)
-class FullFineTuneArguments:
-    """How `full` fine-tuning updates every encoder parameter plus a new classification head.
+class Bounds:
+    """What the API accepts for a hyperparameter (pydantic's `Field` constraints by name)."""
 
-    Attributes:
-        epochs: Passes over the training examples.
-        batch_size: Examples per optimizer step.
-        learning_rate: Peak AdamW learning rate, reached after warm-up, then decayed linearly.
-        max_length: Token limit per text; longer texts are truncated.
-        warmup_ratio: Fraction of all steps spent warming the learning rate up from zero.
-        weight_decay: AdamW weight decay, not applied to biases and LayerNorm weights.
-        seed: Seeds the head's initialisation, shuffling and dropout for repeatable runs.
-        early_stopping_patience: Stop after this many epochs without a better validation
-            score and keep the best epoch's weights; None trains every epoch and keeps the last.
-        early_stopping_metric: The validation score that decides: macro_f1, accuracy or loss.
-    """
+    description: str
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
 
-    epochs: int = 3
-    batch_size: int = 32
-    learning_rate: float = 5e-5
-    max_length: int = 128
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    seed: int = 42
-    early_stopping_patience: int | None = None
-    early_stopping_metric: str = "macro_f1"
+    def constraints(self) -> dict[str, Any]:
+        given = asdict(self).items()
+        return {name: value for name, value in given if value is not None and name != "description"}
+
+
+def hyperparameter(
+    default: Any,
+    description: str,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+) -> Any:
+    """A dataclass field that the API exposes as a hyperparameter."""
+    bounds = Bounds(description, ge, gt, le, lt, min_length, max_length)
+    return field(default=default, metadata={HYPERPARAMETER: bounds})
+
+
+@dataclass(frozen=True)
+class StrategyArguments:
+    max_length: int = hyperparameter(
+        128, "Token limit per text; longer texts are truncated.", ge=8, le=512
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainedArguments(StrategyArguments):
+    """What every strategy that trains on the examples shares."""
+
+    epochs: int = hyperparameter(3, "Passes over the training examples.", ge=1, le=1000)
+    batch_size: int = hyperparameter(32, "Examples per optimizer step.", ge=1, le=1024)
+    learning_rate: float = hyperparameter(5e-5, "Peak AdamW learning rate.", gt=0, le=1)
+    weight_decay: float = hyperparameter(
+        0.01, "AdamW weight decay, not applied to biases and LayerNorm weights.", ge=0, le=1
+    )
+    seed: int = hyperparameter(
+        42,
+        "Seeds the validation split, initialisation, shuffling and dropout for repeatable runs.",
+        ge=0,
+        le=2**32 - 1,
+    )
+
+
+@dataclass(frozen=True)
+class FullFineTuneArguments(TrainedArguments):
+    """`full`: every encoder parameter plus a new classification head is fine-tuned."""
+
+    epochs: int = hyperparameter(3, "Passes over the training examples.", ge=1, le=100)
+    learning_rate: float = hyperparameter(
+        5e-5,
+        "Peak AdamW learning rate, reached after warm-up, then decayed linearly.",
+        gt=0,
+        le=1,
+    )
+    warmup_ratio: float = hyperparameter(
+        0.1, "Fraction of all steps spent warming the learning rate up from zero.", ge=0, lt=1
+    )
+    early_stopping_patience: int | None = hyperparameter(
+        None,
+        "Stop after this many epochs without a better validation score and keep the best "
+        "epoch's weights; unset trains every epoch and keeps the last.",
+        ge=1,
+        le=100,
+    )
+    early_stopping_metric: Literal["macro_f1", "accuracy", "loss"] = hyperparameter(
+        "macro_f1", "The validation score that decides early stopping."
+    )
 
 
 @dataclass(frozen=True)
 class LoraArguments(FullFineTuneArguments):
-    """`lora`: low-rank adapters in the encoder's linear layers plus a new head (PEFT).
+    """`lora`: low-rank adapters in the encoder's linear layers plus a new head (PEFT)."""
 
-    Attributes:
-        r: Rank of each adapter's update matrices.
-        alpha: Scaling numerator; the update is multiplied by alpha / r.
-        dropout: Dropout on the adapters' input.
-        target_modules: Module names that get adapters, or ["all-linear"] for every linear
-            layer of the encoder (the classification head is trained in full either way).
-    """
-
-    learning_rate: float = 5e-4
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.1
-    target_modules: tuple[str, ...] = ("all-linear",)
+    learning_rate: float = hyperparameter(
+        5e-4,
+        "Peak AdamW learning rate, reached after warm-up, then decayed linearly.",
+        gt=0,
+        le=1,
+    )
+    r: int = hyperparameter(16, "Rank of each adapter's update matrices.", ge=1, le=256)
+    alpha: int = hyperparameter(
+        32, "Scaling numerator; the update is multiplied by alpha / r.", ge=1, le=1024
+    )
+    dropout: float = hyperparameter(0.1, "Dropout on the adapters' input.", ge=0, lt=1)
+    target_modules: tuple[str, ...] = hyperparameter(
+        ("all-linear",),
+        'Names of the linear modules that get adapters (e.g. ["query", "value"]), or '
+        '["all-linear"] for every linear layer of the encoder; the head is trained in full.',
+        min_length=1,
+        max_length=20,
+    )
 
 
 @dataclass(frozen=True)
-class HeadArguments:
-    """How a linear head is fitted on fixed sentence embeddings (`frozen`, `few_shot`).
+class HeadArguments(TrainedArguments):
+    """`frozen`: a linear head is fitted on fixed sentence embeddings."""
 
-    Attributes:
-        epochs: Passes over the embedded examples.
-        batch_size: Examples per optimizer step.
-        learning_rate: AdamW learning rate of the head.
-        weight_decay: AdamW weight decay of the head's weights.
-        max_length: Token limit per text when embedding.
-        seed: Seeds initialisation and shuffling.
-    """
-
-    epochs: int = 40
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.01
-    max_length: int = 128
-    seed: int = 42
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    epochs: int = hyperparameter(
+        40, "Passes of the head over the embedded examples.", ge=1, le=1000
+    )
+    batch_size: int = hyperparameter(64, "Examples per optimizer step.", ge=1, le=1024)
+    learning_rate: float = hyperparameter(1e-3, "AdamW learning rate of the head.", gt=0, le=1)
+    weight_decay: float = hyperparameter(
+        0.01, "AdamW weight decay of the head's weights.", ge=0, le=1
+    )
 
 
 @dataclass(frozen=True)
 class FewShotArguments(HeadArguments):
-    """`few_shot`: contrastive adaptation of the encoder on a handful of examples, then a head.
+    """`few_shot`: contrastive adaptation of the encoder on a handful of examples, then a head
+    as `frozen` fits it."""
 
-    Attributes:
-        contrastive_epochs: Passes over the examples while adapting the encoder; every batch
-            pairs examples of the same label (supervised contrastive loss, as in SetFit).
-        contrastive_batch_size: Texts per contrastive step (pairs of two per label).
-        contrastive_learning_rate: AdamW learning rate of the encoder.
-        temperature: Softmax temperature of the contrastive loss.
-        use_label_descriptions: Add each label's description as one more example of it, and
-            start the head from the descriptions' embeddings.
-    """
-
-    contrastive_epochs: int = 8
-    contrastive_batch_size: int = 32
-    contrastive_learning_rate: float = 2e-5
-    temperature: float = 0.05
-    use_label_descriptions: bool = True
+    contrastive_epochs: int = hyperparameter(
+        8,
+        "Passes over the examples while adapting the encoder; every batch pairs examples of "
+        "the same label (supervised contrastive loss, as in SetFit).",
+        ge=1,
+        le=100,
+    )
+    contrastive_batch_size: int = hyperparameter(
+        32, "Texts per contrastive step (pairs of two per label).", ge=4, le=512
+    )
+    contrastive_learning_rate: float = hyperparameter(
+        2e-5, "AdamW learning rate of the encoder.", gt=0, le=1
+    )
+    temperature: float = hyperparameter(
+        0.05, "Softmax temperature of the contrastive loss.", gt=0, le=10
+    )
+    use_label_descriptions: bool = hyperparameter(
+        True,
+        "Add each label's description as one more example of it, and start the head from "
+        "the descriptions' embeddings.",
+    )
 
 
 @dataclass(frozen=True)
-class ZeroShotArguments:
-    """`zero_shot`: labels are the nearest of their descriptions' embeddings.
+class ZeroShotArguments(StrategyArguments):
+    """`zero_shot`: labels are the nearest of their descriptions' embeddings."""
 
-    Attributes:
-        max_length: Token limit per text when embedding.
-        scale: Multiplies cosine similarities into logits (an inverse softmax temperature).
-        similarity_threshold: For multi-label models, the cosine similarity at which a label
-            counts as present before any tuning on labeled data.
-    """
-
-    max_length: int = 128
-    scale: float = 20.0
-    similarity_threshold: float = 0.3
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    scale: float = hyperparameter(
+        20.0,
+        "Multiplies cosine similarities into logits (an inverse softmax temperature).",
+        gt=0,
+        le=1000,
+    )
+    similarity_threshold: float = hyperparameter(
+        0.3,
+        "For multi-label models, the cosine similarity at which a label counts as present "
+        "before any tuning on labeled data.",
+        ge=-1,
+        le=1,
+    )

@@ -2,7 +2,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
 
 import torch
 
@@ -12,16 +11,7 @@ from app.ml.loading import BaseModelError
 from app.ml.lora_base import LoraBaseSource
 from app.ml.sentence import EncoderSource, SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
-from app.ml.sequence_classifier import SequenceClassifier
-
-SENTENCE_STRATEGIES = frozenset({"frozen", "few_shot", "zero_shot"})
-STRATEGIES_ON_A_SHARED_BASE = frozenset({"frozen", "zero_shot", "lora"})
-
-
-class Scorer(Protocol):
-    def probabilities(self, texts: Sequence[str]) -> torch.Tensor: ...
-
-    def owned_bytes(self) -> int: ...
+from app.ml.strategies import Scorer, SharedBases, spec_of
 
 
 @dataclass(frozen=True)
@@ -74,21 +64,17 @@ class Predictor:
         model loads its own copy (a `lora` model merged into it). `int8` serves the model with
         int8-quantized linear layers (CPU only); `encoders` must then hand out int8 encoders."""
         manifest = Manifest.read(directory)
+        spec = spec_of(manifest.strategy)
         base_model_path = (base_models or {}).get(manifest.base_model)
-        if base_model_path is None and manifest.strategy in STRATEGIES_ON_A_SHARED_BASE:
+        if base_model_path is None and spec.shares_base:
             raise BaseModelError(
                 f"base model {manifest.base_model!r} of this model is not registered here"
             )
-        device = device or plan_device("cpu")
-        scorer = _scorer(
-            directory,
-            manifest,
-            base_model_path or "",
-            device,
-            encoders or (SentenceEncoder.load_int8 if int8 else SentenceEncoder.load),
-            lora_bases,
-            int8=int8,
+        shared = SharedBases(
+            encoders or (SentenceEncoder.load_int8 if int8 else SentenceEncoder.load), lora_bases
         )
+        device = device or plan_device("cpu")
+        scorer = spec.load(directory, manifest, base_model_path or "", device, shared, int8)
         return cls(scorer, manifest, name=directory.name)
 
     @cached_property
@@ -186,36 +172,3 @@ def _sentence_scorer(predictor: Predictor) -> SentenceClassifier:
     scorer = predictor.scorer
     assert isinstance(scorer, SentenceClassifier)
     return scorer
-
-
-def _scorer(
-    directory: Path,
-    manifest: Manifest,
-    base_model_path: str,
-    device: DevicePlan,
-    encoders: EncoderSource,
-    lora_bases: LoraBaseSource | None,
-    *,
-    int8: bool,
-) -> Scorer:
-    if manifest.strategy in SENTENCE_STRATEGIES:
-        return SentenceClassifier.load(
-            directory,
-            base_model_path=base_model_path,
-            labels=manifest.labels,
-            multi_label=manifest.multi_label,
-            max_length=manifest.max_length,
-            device=device,
-            encoders=encoders,
-            int8=int8,
-        )
-    return SequenceClassifier.load(
-        directory,
-        base_model_path=base_model_path,
-        labels=manifest.labels,
-        multi_label=manifest.multi_label,
-        max_length=manifest.max_length,
-        device=device,
-        lora_bases=lora_bases,
-        int8=int8,
-    )

@@ -1,130 +1,179 @@
-"""Runs any strategy from one plan, so that the job code path is the same for all of them."""
+"""Every strategy as one record: its arguments, how it trains, how its artifact is served and
+exported, and what it needs, so that adding a strategy or changing one touches this table."""
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import enum
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar, get_origin
+
+import torch
 
 from app.ml.arguments import (
     FewShotArguments,
     FullFineTuneArguments,
     HeadArguments,
     LoraArguments,
+    StrategyArguments,
+    TrainedArguments,
     ZeroShotArguments,
 )
-from app.ml.artifact import Manifest
-from app.ml.data import LabeledExample
+from app.ml.artifact import MANIFEST_NAME, Manifest
 from app.ml.device import DevicePlan
 from app.ml.embeddings import CachedEmbeddings
 from app.ml.few_shot import FewShotTrainer
 from app.ml.frozen import FrozenTrainer
-from app.ml.progress import Callbacks
-from app.ml.sentence import SentenceEncoder
-from app.ml.trainer import FullFineTuner
-from app.ml.warm_start import WarmStart
+from app.ml.lora_base import LoraBaseSource
+from app.ml.plan import RunContext, StrategyPlan, TrainedClassifier
+from app.ml.sentence import EncoderSource, SentenceEncoder
+from app.ml.sentence_classifier import SentenceClassifier
+from app.ml.sequence_classifier import SequenceClassifier, export_merged_lora
+from app.ml.trainer import FullFineTuner, lora_config
 from app.ml.zero_shot import ZeroShotBuilder
 
-Arguments = (
-    FullFineTuneArguments | LoraArguments | HeadArguments | FewShotArguments | ZeroShotArguments
-)
-ARGUMENTS: dict[str, type[Arguments]] = {
-    "full": FullFineTuneArguments,
-    "lora": LoraArguments,
-    "frozen": HeadArguments,
-    "few_shot": FewShotArguments,
-    "zero_shot": ZeroShotArguments,
-}
+
+class Strategy(enum.StrEnum):
+    full = "full"
+    lora = "lora"
+    frozen = "frozen"
+    few_shot = "few_shot"
+    zero_shot = "zero_shot"
 
 
-def arguments_for(strategy: str, hyperparameters: Mapping[str, Any]) -> Arguments:
-    """The strategy's arguments: the given hyperparameters over the dataclass defaults."""
-    given = {name: value for name, value in hyperparameters.items() if value is not None}
-    if "target_modules" in given:
-        given["target_modules"] = tuple(given["target_modules"])
-    return ARGUMENTS[strategy](**given)
+class Scorer(Protocol):
+    def probabilities(self, texts: Sequence[str]) -> torch.Tensor: ...
+
+    def owned_bytes(self) -> int: ...
 
 
 @dataclass(frozen=True)
-class StrategyPlan:
-    strategy: str
-    arguments: Arguments
-    base_model_path: str
-    train: list[LabeledExample]
-    validation: list[LabeledExample]
-    labels: list[str]
-    descriptions: dict[str, str]
-    multi_label: bool = False
-    corpora: dict[str, list[str]] = field(default_factory=dict)
-    warm_start: WarmStart | None = None
+class SharedBases:
+    """Where served models find the base weights they share instead of loading their own."""
+
+    encoders: EncoderSource = SentenceEncoder.load
+    lora_bases: LoraBaseSource | None = None
+
+
+A = TypeVar("A", bound=StrategyArguments)
+Trainer = Callable[[StrategyPlan, A, RunContext], TrainedClassifier]
+Loader = Callable[[Path, Manifest, str, DevicePlan, SharedBases, bool], Scorer]
+Export = Callable[[Path, str, Manifest, Path], None]
 
 
 @dataclass(frozen=True)
-class TrainedClassifier:
-    labels: list[str]
-    metrics: dict[str, float]
-    multi_label: bool
-    thresholds: list[float] | None
-    save: Callable[[Path], None]
+class StrategySpec(Generic[A]):
+    """Everything adaptd knows of one strategy.
+
+    Attributes:
+        arguments: The documented dataclass of its hyperparameters.
+        train: Trains a classifier from a plan.
+        load: Loads a saved artifact for serving (`int8` as the last argument).
+        shares_base: The artifact holds only what the strategy adds; serving reads the
+            registered base model too.
+        continues_from_model: A job may start from an earlier model of the strategy.
+        needs_dataset: A job needs training examples (else label descriptions suffice).
+        export: Writes a standalone Hugging Face model (source, base model path, manifest,
+            output directory); None where the strategy has no such form.
+        min_median_per_label: Refused below this median of examples per label.
+        max_median_per_label: Refused above this median of examples per label.
+    """
+
+    strategy: Strategy
+    arguments: type[A]
+    train: Trainer[A]
+    load: Loader
+    shares_base: bool
+    continues_from_model: bool
+    needs_dataset: bool = True
+    export: Export | None = None
+    min_median_per_label: int | None = None
+    max_median_per_label: int | None = None
+
+    @property
+    def trains_on_examples(self) -> bool:
+        """The examples train the model, so some are held out to validate it; otherwise all of
+        them only score it."""
+        return issubclass(self.arguments, TrainedArguments)
+
+    def arguments_of(self, hyperparameters: Mapping[str, Any]) -> A:
+        """The given hyperparameters over the dataclass defaults (None means the default)."""
+        tuples = {f.name for f in fields(self.arguments) if get_origin(f.type) is tuple}
+        given: dict[str, Any] = {
+            name: tuple(value) if name in tuples else value
+            for name, value in hyperparameters.items()
+            if value is not None
+        }
+        return self.arguments(**given)
 
 
-def manifest_for(plan: StrategyPlan, trained: TrainedClassifier, base_model: str) -> Manifest:
-    """What the artifact's `adaptd.json` records of a classifier trained by `plan`."""
-    return Manifest(
-        strategy=plan.strategy,
-        base_model=base_model,
-        labels=trained.labels,
-        metrics=trained.metrics,
-        hyperparameters=plan.arguments.to_dict(),
-        max_length=plan.arguments.max_length,
-        multi_label=trained.multi_label,
-        thresholds=trained.thresholds,
-        label_descriptions=plan.descriptions,
+def _fine_tune(
+    plan: StrategyPlan, args: FullFineTuneArguments, context: RunContext
+) -> TrainedClassifier:
+    return _through_encoder(plan, args, context, adapters=None)
+
+
+def _fine_tune_lora(
+    plan: StrategyPlan, args: LoraArguments, context: RunContext
+) -> TrainedClassifier:
+    return _through_encoder(plan, args, context, adapters=lora_config(args))
+
+
+def _through_encoder(
+    plan: StrategyPlan, args: FullFineTuneArguments, context: RunContext, **options: Any
+) -> TrainedClassifier:
+    result = FullFineTuner(
+        args,
+        base_model_path=plan.base_model_path,
+        device=context.device,
+        callbacks=context.callbacks,
+        checkpoint_dir=context.checkpoint_dir,
+        warm_start=plan.warm_start,
+        **options,
+    ).train(plan.train, plan.validation, multi_label=plan.multi_label)
+    return TrainedClassifier(
+        result.labels, result.metrics, result.multi_label, result.thresholds, result.save
     )
 
 
-@dataclass(frozen=True)
-class RunContext:
-    device: DevicePlan
-    callbacks: Callbacks
-    checkpoint_dir: Path | None = None
-    embeddings_dir: Path | None = None
+def _fit_head(plan: StrategyPlan, args: HeadArguments, context: RunContext) -> TrainedClassifier:
+    encoder = _encoder(plan, context)
+    features = (
+        CachedEmbeddings(context.embeddings_dir, encoder, plan.corpora)
+        if context.embeddings_dir is not None
+        else None
+    )
+    classifier = FrozenTrainer(
+        args, encoder=encoder, features=features, callbacks=context.callbacks
+    ).train(plan.train, plan.validation, multi_label=plan.multi_label)
+    return _trained(classifier)
 
 
-def run(plan: StrategyPlan, context: RunContext) -> TrainedClassifier:
-    arguments = plan.arguments
-    if isinstance(arguments, FullFineTuneArguments):
-        result = FullFineTuner(
-            arguments,
-            base_model_path=plan.base_model_path,
-            device=context.device,
-            callbacks=context.callbacks,
-            checkpoint_dir=context.checkpoint_dir,
-            warm_start=plan.warm_start,
-        ).train(plan.train, plan.validation, multi_label=plan.multi_label)
-        return TrainedClassifier(
-            result.labels, result.metrics, result.multi_label, result.thresholds, result.save
-        )
-    encoder = SentenceEncoder.load(plan.base_model_path, arguments.max_length, context.device)
-    if isinstance(arguments, FewShotArguments):
-        classifier = FewShotTrainer(arguments, encoder=encoder, callbacks=context.callbacks).train(
-            plan.train,
-            plan.validation,
-            descriptions=plan.descriptions,
-            multi_label=plan.multi_label,
-        )
-    elif isinstance(arguments, HeadArguments):
-        features = (
-            CachedEmbeddings(context.embeddings_dir, encoder, plan.corpora)
-            if context.embeddings_dir is not None
-            else None
-        )
-        classifier = FrozenTrainer(
-            arguments, encoder=encoder, features=features, callbacks=context.callbacks
-        ).train(plan.train, plan.validation, multi_label=plan.multi_label)
-    else:
-        classifier = ZeroShotBuilder(arguments, encoder=encoder, callbacks=context.callbacks).build(
-            plan.labels, plan.descriptions, plan.validation, multi_label=plan.multi_label
-        )
+def _adapt_few_shot(
+    plan: StrategyPlan, args: FewShotArguments, context: RunContext
+) -> TrainedClassifier:
+    trainer = FewShotTrainer(args, encoder=_encoder(plan, context), callbacks=context.callbacks)
+    classifier = trainer.train(
+        plan.train, plan.validation, descriptions=plan.descriptions, multi_label=plan.multi_label
+    )
+    return _trained(classifier)
+
+
+def _describe_labels(
+    plan: StrategyPlan, args: ZeroShotArguments, context: RunContext
+) -> TrainedClassifier:
+    builder = ZeroShotBuilder(args, encoder=_encoder(plan, context), callbacks=context.callbacks)
+    classifier = builder.build(
+        plan.labels, plan.descriptions, plan.validation, multi_label=plan.multi_label
+    )
+    return _trained(classifier)
+
+
+def _encoder(plan: StrategyPlan, context: RunContext) -> SentenceEncoder:
+    return SentenceEncoder.load(plan.base_model_path, plan.arguments.max_length, context.device)
+
+
+def _trained(classifier: SentenceClassifier) -> TrainedClassifier:
     return TrainedClassifier(
         classifier.labels,
         classifier.metrics,
@@ -132,3 +181,120 @@ def run(plan: StrategyPlan, context: RunContext) -> TrainedClassifier:
         classifier.thresholds,
         classifier.save,
     )
+
+
+def _load_sentence_classifier(
+    directory: Path,
+    manifest: Manifest,
+    base_model_path: str,
+    device: DevicePlan,
+    shared: SharedBases,
+    int8: bool,
+) -> Scorer:
+    return SentenceClassifier.load(
+        directory,
+        base_model_path=base_model_path,
+        labels=manifest.labels,
+        multi_label=manifest.multi_label,
+        max_length=manifest.max_length,
+        device=device,
+        encoders=shared.encoders,
+        int8=int8,
+    )
+
+
+def _load_sequence_classifier(
+    directory: Path,
+    manifest: Manifest,
+    base_model_path: str,
+    device: DevicePlan,
+    shared: SharedBases,
+    int8: bool,
+) -> Scorer:
+    return SequenceClassifier.load(
+        directory,
+        base_model_path=base_model_path,
+        labels=manifest.labels,
+        multi_label=manifest.multi_label,
+        max_length=manifest.max_length,
+        device=device,
+        lora_bases=shared.lora_bases,
+        int8=int8,
+    )
+
+
+def _copy_model(source: Path, _base_model_path: str, _manifest: Manifest, out: Path) -> None:
+    shutil.copytree(source, out, dirs_exist_ok=True)
+
+
+def _merge_lora(source: Path, base_model_path: str, manifest: Manifest, out: Path) -> None:
+    export_merged_lora(
+        source, base_model_path, manifest.labels, out, multi_label=manifest.multi_label
+    )
+    shutil.copy2(source / MANIFEST_NAME, out / MANIFEST_NAME)
+
+
+SPECS: dict[Strategy, StrategySpec[Any]] = {
+    spec.strategy: spec
+    for spec in (
+        StrategySpec(
+            Strategy.full,
+            FullFineTuneArguments,
+            _fine_tune,
+            _load_sequence_classifier,
+            shares_base=False,
+            continues_from_model=True,
+            export=_copy_model,
+            min_median_per_label=5,
+        ),
+        StrategySpec(
+            Strategy.lora,
+            LoraArguments,
+            _fine_tune_lora,
+            _load_sequence_classifier,
+            shares_base=True,
+            continues_from_model=True,
+            export=_merge_lora,
+            min_median_per_label=5,
+        ),
+        StrategySpec(
+            Strategy.frozen,
+            HeadArguments,
+            _fit_head,
+            _load_sentence_classifier,
+            shares_base=True,
+            continues_from_model=False,
+        ),
+        StrategySpec(
+            Strategy.few_shot,
+            FewShotArguments,
+            _adapt_few_shot,
+            _load_sentence_classifier,
+            shares_base=False,
+            continues_from_model=False,
+            max_median_per_label=256,
+        ),
+        StrategySpec(
+            Strategy.zero_shot,
+            ZeroShotArguments,
+            _describe_labels,
+            _load_sentence_classifier,
+            shares_base=True,
+            continues_from_model=False,
+            needs_dataset=False,
+        ),
+    )
+}
+
+
+def spec_of(strategy: str) -> StrategySpec[Any]:
+    return SPECS[Strategy(strategy)]
+
+
+def arguments_for(strategy: str, hyperparameters: Mapping[str, Any]) -> StrategyArguments:
+    arguments: StrategyArguments = spec_of(strategy).arguments_of(hyperparameters)
+    return arguments
+
+
+def run(plan: StrategyPlan, context: RunContext) -> TrainedClassifier:
+    return spec_of(plan.strategy).train(plan, plan.arguments, context)

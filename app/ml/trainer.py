@@ -51,7 +51,7 @@ class _Optimization:
 
 class FullFineTuner:
     """Fine-tunes a pre-trained encoder under a new classification head: every parameter, or
-    with `LoraArguments` only low-rank adapters and the head."""
+    with `adapters` only low-rank adapters and the head."""
 
     def __init__(
         self,
@@ -59,11 +59,13 @@ class FullFineTuner:
         *,
         base_model_path: str,
         device: DevicePlan,
+        adapters: LoraConfig | None = None,
         callbacks: Callbacks | None = None,
         checkpoint_dir: Path | None = None,
         warm_start: WarmStart | None = None,
     ) -> None:
         self.args = args
+        self.adapters = adapters
         self.warm_start = warm_start
         self.base_model_path = base_model_path
         self.device = device
@@ -122,15 +124,12 @@ class FullFineTuner:
         return self._model(labels, multi_label).to(self.device.device), tokenizer
 
     def _model(self, labels: list[str], multi_label: bool) -> Any:
-        lora = isinstance(self.args, LoraArguments)
-        if self.warm_start is not None and lora:
+        if self.warm_start is not None and self.adapters is not None:
             return self.warm_start.lora_model(self.base_model_path, labels, multi_label=multi_label)
         if self.warm_start is not None:
             return self.warm_start.full_model(labels, multi_label=multi_label)
         model = load_classifier(self.base_model_path, labels, multi_label=multi_label)
-        if isinstance(self.args, LoraArguments):
-            model = get_peft_model(model, _lora_config(self.args))
-        return model
+        return model if self.adapters is None else get_peft_model(model, self.adapters)
 
     def _optimization(self, model: Any, num_examples: int) -> _Optimization:
         total_steps = math.ceil(num_examples / self.args.batch_size) * self.args.epochs
@@ -289,7 +288,7 @@ class FullFineTuner:
         return torch.autocast(self.device.device.type, dtype=dtype, enabled=dtype is not None)
 
 
-def _lora_config(args: LoraArguments) -> LoraConfig:
+def lora_config(args: LoraArguments) -> LoraConfig:
     modules = args.target_modules
     return LoraConfig(
         task_type=TaskType.SEQ_CLS,

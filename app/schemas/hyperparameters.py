@@ -1,87 +1,65 @@
-"""Per-strategy hyperparameters as the API accepts them. Every field is optional: an omitted
-one takes the default of the strategy's arguments dataclass in `app.ml.arguments`, and the
-job shows the values it actually used."""
+"""Per-strategy hyperparameters as the API accepts them, built from the strategy's arguments
+dataclass in `app.ml.arguments`. Every field is optional: an omitted one takes the dataclass
+default, and the job shows the values it actually used."""
 
-from typing import Literal
+from dataclasses import MISSING, Field, fields
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import pydantic
+from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
-Strategy = Literal["full", "frozen", "lora", "zero_shot", "few_shot"]
-RequestedStrategy = Literal["full", "frozen", "lora", "zero_shot", "few_shot", "auto"]
+from app.ml.arguments import HYPERPARAMETER, Bounds, StrategyArguments
+from app.ml.strategies import SPECS, Strategy
+
+STRATEGY_CHOICES = [*Strategy, "auto"]
 
 
-class _Hyperparameters(BaseModel):
+def _known_strategy(value: object) -> object:
+    if value not in STRATEGY_CHOICES:
+        choices = ", ".join(f"'{choice}'" for choice in STRATEGY_CHOICES)
+        raise ValueError(f"unknown strategy {value!r}; choose one of {choices}")
+    return value
+
+
+RequestedStrategy = Annotated[
+    Strategy | Literal["auto"],
+    BeforeValidator(_known_strategy),
+    WithJsonSchema({"enum": [str(choice) for choice in STRATEGY_CHOICES], "type": "string"}),
+]
+
+
+class Hyperparameters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_length: int | None = Field(default=None, ge=8, le=512, description="Tokens per text.")
 
-
-class _Trained(_Hyperparameters):
-    epochs: int | None = Field(default=None, ge=1, le=1000)
-    batch_size: int | None = Field(default=None, ge=1, le=1024)
-    learning_rate: float | None = Field(default=None, gt=0, le=1)
-    weight_decay: float | None = Field(default=None, ge=0, le=1)
-    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
-
-
-class FullHyperparameters(_Trained):
-    """`full`; defaults: epochs 3, batch_size 32, learning_rate 5e-5, max_length 128."""
-
-    epochs: int | None = Field(default=None, ge=1, le=100)
-    warmup_ratio: float | None = Field(default=None, ge=0, lt=1)
-    early_stopping_patience: int | None = Field(
-        default=None,
-        ge=1,
-        le=100,
-        description="Stop after this many epochs without a better validation score and keep "
-        "the best epoch's weights; unset trains every epoch and keeps the last.",
-    )
-    early_stopping_metric: Literal["macro_f1", "accuracy", "loss"] | None = None
-
-
-class LoraHyperparameters(FullHyperparameters):
-    """`lora`; as `full` (learning_rate 5e-4) plus r 16, alpha 32, dropout 0.1,
-    target_modules ["all-linear"]."""
-
-    r: int | None = Field(default=None, ge=1, le=256)
-    alpha: int | None = Field(default=None, ge=1, le=1024)
-    dropout: float | None = Field(default=None, ge=0, lt=1)
-    target_modules: list[str] | None = Field(
-        default=None,
-        min_length=1,
-        max_length=20,
-        description='Names of the linear modules that get adapters (e.g. ["query", "value"]), '
-        'or ["all-linear"].',
+def schema_of(strategy: Strategy, arguments: type[StrategyArguments]) -> type[Hyperparameters]:
+    """A pydantic model with one optional field per hyperparameter of `arguments`."""
+    name = "".join(part.title() for part in strategy.value.split("_")) + "Hyperparameters"
+    defaults = ", ".join(f"{f.name} {_default(f)}" for f in fields(arguments))
+    return pydantic.create_model(
+        name,
+        __base__=Hyperparameters,
+        __doc__=f"`{strategy.value}`; defaults: {defaults}.",
+        **{f.name: _optional(f) for f in fields(arguments)},
     )
 
 
-class FrozenHyperparameters(_Trained):
-    """`frozen`: fitting the head; defaults: epochs 40, batch_size 64, learning_rate 1e-3."""
+def _optional(field: Field[Any]) -> Any:
+    bounds: Bounds = field.metadata[HYPERPARAMETER]
+    annotation: Any = field.type
+    return (
+        annotation | None,
+        pydantic.Field(default=None, description=bounds.description, **bounds.constraints()),
+    )
 
 
-class FewShotHyperparameters(FrozenHyperparameters):
-    """`few_shot`; the head as `frozen`, plus the contrastive adaptation of the encoder:
-    contrastive_epochs 8, contrastive_batch_size 32, contrastive_learning_rate 2e-5,
-    temperature 0.05, use_label_descriptions true."""
-
-    contrastive_epochs: int | None = Field(default=None, ge=1, le=100)
-    contrastive_batch_size: int | None = Field(default=None, ge=4, le=512)
-    contrastive_learning_rate: float | None = Field(default=None, gt=0, le=1)
-    temperature: float | None = Field(default=None, gt=0, le=10)
-    use_label_descriptions: bool | None = None
+def _default(field: Field[Any]) -> str:
+    value = field.default
+    if value is MISSING:
+        return "required"
+    return repr(list(value) if isinstance(value, tuple) else value)
 
 
-class ZeroShotHyperparameters(_Hyperparameters):
-    """`zero_shot`; defaults: scale 20, similarity_threshold 0.3 (multi-label only)."""
-
-    scale: float | None = Field(default=None, gt=0, le=1000)
-    similarity_threshold: float | None = Field(default=None, ge=-1, le=1)
-
-
-HYPERPARAMETERS: dict[str, type[_Hyperparameters]] = {
-    "full": FullHyperparameters,
-    "lora": LoraHyperparameters,
-    "frozen": FrozenHyperparameters,
-    "few_shot": FewShotHyperparameters,
-    "zero_shot": ZeroShotHyperparameters,
+HYPERPARAMETERS: dict[Strategy, type[Hyperparameters]] = {
+    strategy: schema_of(strategy, spec.arguments) for strategy, spec in SPECS.items()
 }

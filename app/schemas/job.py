@@ -3,6 +3,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.ml.strategies import Strategy
 from app.schemas.common import NO_NUL
 from app.schemas.hyperparameters import RequestedStrategy
 
@@ -25,7 +26,7 @@ class JobCreate(BaseModel):
         "dataset serves for evaluation alone.",
     )
     strategy: RequestedStrategy = Field(
-        default="full",
+        default=Strategy.full,
         description="How the encoder is adapted; `auto` chooses from the dataset's examples "
         "per label and `budget`, and the job says which and why.",
     )
@@ -90,7 +91,7 @@ class JobPublic(BaseModel):
     dataset_id: str | None
     validation_dataset_id: str | None
     validation_split: float | None
-    strategy: str
+    strategy: Strategy
     requested_strategy: str
     strategy_reason: str | None
     init_from_model_id: str | None = None

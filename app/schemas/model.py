@@ -3,6 +3,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.ml.strategies import Strategy
+
 
 class AccelerationScores(BaseModel):
     accuracy: float
@@ -51,7 +53,7 @@ class AccelerationRequest(BaseModel):
 class ModelPublic(BaseModel):
     id: str
     job_id: str | None
-    strategy: str
+    strategy: Strategy
     base_model: str
     labels: list[str]
     multi_label: bool

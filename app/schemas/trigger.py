@@ -3,6 +3,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.ml.strategies import Strategy
 from app.schemas.alias import ALIAS_NAME_PATTERN
 from app.schemas.common import Name
 from app.schemas.dataset import ExampleIn
@@ -17,7 +18,7 @@ class TriggerJob(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: RequestedStrategy = "full"
+    strategy: RequestedStrategy = Strategy.full
     budget: Literal["low", "standard", "high"] = "standard"
     base_model: str | None = Field(default=None, min_length=1, max_length=200)
     hyperparameters: dict[str, Any] = Field(default_factory=dict)

@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.problems import ValidationFailed
-from app.ml.strategies import arguments_for
+from app.ml.strategies import Strategy, arguments_for, spec_of
 from app.models import Dataset, Job
-from app.schemas.hyperparameters import HYPERPARAMETERS
+from app.schemas.hyperparameters import HYPERPARAMETERS, RequestedStrategy
 from app.schemas.job import JobCreate
 from app.services import datasets, jobs, models, strategy_choice
 
@@ -38,7 +38,7 @@ def add(session: Session, *, team_id: str, request: JobCreate, settings: Setting
     labels = set(dataset.label_counts) if dataset else set(request.label_descriptions or {})
     _check_descriptions(request, labels, strategy)
     validation_split = request.validation_split
-    if strategy == "zero_shot":
+    if not spec_of(strategy).trains_on_examples:
         validation_split = None
     elif request.validation_dataset_id is None and validation_split is None:
         validation_split = DEFAULT_VALIDATION_SPLIT
@@ -63,17 +63,22 @@ def add(session: Session, *, team_id: str, request: JobCreate, settings: Setting
 
 def _dataset(session: Session, team_id: str, request: JobCreate) -> Dataset | None:
     if request.dataset_id is None:
-        if request.strategy in {"zero_shot", "auto"} and request.label_descriptions:
+        if _may_go_without_dataset(request.strategy) and request.label_descriptions:
             return None
+        without = [f"`{s}`" for s in Strategy if not spec_of(s).needs_dataset]
         raise _invalid(
             "dataset_id",
-            "give a dataset_id; only `zero_shot` (or `auto`) with label_descriptions "
+            f"give a dataset_id; only {', '.join(without)} (or `auto`) with label_descriptions "
             "works without one",
         )
     dataset = datasets.get(session, team_id=team_id, dataset_id=request.dataset_id)
     if dataset is None:
         raise _invalid("dataset_id", f"dataset {request.dataset_id} not found")
     return dataset
+
+
+def _may_go_without_dataset(strategy: RequestedStrategy) -> bool:
+    return strategy == "auto" or not spec_of(strategy).needs_dataset
 
 
 def _base_of(session: Session, team_id: str, request: JobCreate) -> str | None:
@@ -88,7 +93,7 @@ def _check_init_model(
     session: Session,
     team_id: str,
     model_id: str,
-    strategy: str,
+    strategy: Strategy,
     base_model: str,
     dataset: Dataset | None,
 ) -> None:
@@ -96,11 +101,12 @@ def _check_init_model(
     model = models.get(session, team_id=team_id, model_id=model_id)
     if model is None:
         raise _invalid(where, f"model {model_id} not found")
-    if strategy not in ("full", "lora") or model.strategy != strategy:
+    if not spec_of(strategy).continues_from_model or model.strategy != strategy:
+        continuing = " and ".join(f"`{s}`" for s in Strategy if spec_of(s).continues_from_model)
         raise _invalid(
             where,
-            f"model {model_id} is a {model.strategy!r} model; only `full` and `lora` models "
-            f"continue, with the same strategy (this job's is {strategy!r})",
+            f"model {model_id} is a {model.strategy!r} model; only {continuing} models "
+            f"continue, with the same strategy (this job's is {strategy.value!r})",
         )
     if model.base_model != base_model:
         raise _invalid(
@@ -142,18 +148,18 @@ def _check_validation_dataset(
         )
 
 
-def _strategy(request: JobCreate, dataset: Dataset | None) -> tuple[str, str | None]:
+def _strategy(request: JobCreate, dataset: Dataset | None) -> tuple[Strategy, str | None]:
     counts = dataset.label_counts if dataset else None
     if request.strategy == "auto":
         return strategy_choice.choose(counts, request.budget)
-    if counts is not None and request.strategy != "zero_shot":
+    if counts is not None and spec_of(request.strategy).trains_on_examples:
         refusal = strategy_choice.refusal(request.strategy, counts)
         if refusal:
             raise _invalid("strategy", refusal)
     return request.strategy, None
 
 
-def _check_descriptions(request: JobCreate, labels: set[str], strategy: str) -> None:
+def _check_descriptions(request: JobCreate, labels: set[str], strategy: Strategy) -> None:
     described = set(request.label_descriptions or {})
     unknown = sorted(described - labels)
     if unknown:
@@ -161,17 +167,17 @@ def _check_descriptions(request: JobCreate, labels: set[str], strategy: str) -> 
             "label_descriptions",
             f"labels {unknown} are not in the dataset; known: {sorted(labels)}",
         )
-    if strategy == "zero_shot" and len(labels) < 2:
-        raise _invalid("label_descriptions", "zero_shot needs at least 2 labels to choose from")
+    if not spec_of(strategy).needs_dataset and len(labels) < 2:
+        raise _invalid("label_descriptions", f"{strategy} needs at least 2 labels to choose from")
 
 
-def check_hyperparameters(strategy: str, given: dict[str, Any]) -> None:
+def check_hyperparameters(strategy: RequestedStrategy, given: dict[str, Any]) -> None:
     """Refuse now what a job of `strategy` would refuse later (`auto` decides later)."""
     if strategy != "auto":
         _hyperparameters(strategy, given)
 
 
-def _hyperparameters(strategy: str, given: dict[str, Any]) -> dict[str, Any]:
+def _hyperparameters(strategy: Strategy, given: dict[str, Any]) -> dict[str, Any]:
     try:
         checked = HYPERPARAMETERS[strategy].model_validate(given)
     except ValidationError as error:

@@ -9,19 +9,14 @@ from app.core.config import Settings
 from app.core.db import new_session
 from app.core.ids import new_id
 from app.core.storage import ArtifactStore, size_of
+from app.ml.arguments import StrategyArguments, TrainedArguments
 from app.ml.artifact import save_artifact
 from app.ml.data import LabeledExample, TrainingDataError, label_names, stratified_split
 from app.ml.device import plan_device
 from app.ml.loading import BaseModelError
+from app.ml.plan import RunContext, StrategyPlan, TrainedClassifier, manifest_for
 from app.ml.progress import Callbacks, PauseCheck, TrainingPaused
-from app.ml.strategies import (
-    RunContext,
-    StrategyPlan,
-    TrainedClassifier,
-    arguments_for,
-    manifest_for,
-    run,
-)
+from app.ml.strategies import arguments_for, run, spec_of
 from app.ml.warm_start import WarmStart
 from app.ml.zero_shot import descriptions_for
 from app.models import Evaluation, Job, Model
@@ -134,7 +129,7 @@ def _plan(session: Session, settings: Settings, job: Job) -> StrategyPlan:
     if base_model_path is None:
         raise BaseModelError(f"base model {job.base_model!r} is no longer registered")
     arguments = arguments_for(job.strategy, job.hyperparameters)
-    split = _split(session, job, getattr(arguments, "seed", 0))
+    split = _split(session, job, arguments)
     corpora = {_corpus_key(job.dataset_id, job, arguments.max_length): _texts(split.examples)}
     if job.validation_dataset_id is not None:
         key = _corpus_key(job.validation_dataset_id, job, arguments.max_length)
@@ -157,8 +152,7 @@ def _plan(session: Session, settings: Settings, job: Job) -> StrategyPlan:
 
 def validation_examples(session: Session, job: Job) -> list[LabeledExample]:
     """The examples `job` validated its model on, drawn again as the job drew them."""
-    arguments = arguments_for(job.strategy, job.hyperparameters)
-    return _split(session, job, getattr(arguments, "seed", 0)).validation
+    return _split(session, job, arguments_for(job.strategy, job.hyperparameters)).validation
 
 
 @dataclass(frozen=True)
@@ -169,16 +163,16 @@ class _Split:
     multi_label: bool
 
 
-def _split(session: Session, job: Job, seed: int) -> _Split:
+def _split(session: Session, job: Job, arguments: StrategyArguments) -> _Split:
     examples, multi_label = _examples(session, job.dataset_id, job)
     if job.validation_dataset_id is not None:
         validation, _ = _examples(session, job.validation_dataset_id, job)
         return _Split(examples, examples, validation, multi_label)
-    if job.strategy == "zero_shot":
+    if not isinstance(arguments, TrainedArguments):
         return _Split(examples, [], examples, multi_label)
     if job.validation_split is None:
         raise TrainingDataError("the job has neither a validation split nor a validation dataset")
-    train, validation = stratified_split(examples, job.validation_split, seed)
+    train, validation = stratified_split(examples, job.validation_split, arguments.seed)
     return _Split(examples, train, validation, multi_label)
 
 
@@ -197,7 +191,7 @@ def _examples(
     session: Session, dataset_id: str | None, job: Job
 ) -> tuple[list[LabeledExample], bool]:
     if dataset_id is None:
-        if job.strategy == "zero_shot":
+        if not spec_of(job.strategy).needs_dataset:
             return [], False
         raise TrainingDataError("the job's dataset was deleted")
     dataset = datasets.get(session, team_id=job.team_id, dataset_id=dataset_id)

@@ -11,10 +11,11 @@ from app.ml.arguments import (
 )
 from app.ml.embeddings import CachedEmbeddings
 from app.ml.few_shot import supervised_contrastive_loss
+from app.ml.plan import RunContext, StrategyPlan
 from app.ml.progress import Callbacks
 from app.ml.sentence import SentenceEncoder
 from app.ml.sequence_classifier import export_merged_lora
-from app.ml.strategies import RunContext, StrategyPlan, arguments_for, run
+from app.ml.strategies import arguments_for, run
 from app.ml.zero_shot import descriptions_for, readable
 from tests.strategy_models import CPU, MULTI, ROWS, SMALL_RUNS, plan_for, saved_predictor
 
@@ -60,10 +61,11 @@ def test_lora_artifact_holds_only_adapters_and_exports_a_merged_model(
 
 
 def test_lora_trains_only_adapters_and_the_head(tiny_model_path: str, tmp_path: Path) -> None:
-    from app.ml.trainer import FullFineTuner
+    from app.ml.trainer import FullFineTuner, lora_config
 
+    arguments = LoraArguments(epochs=1, batch_size=2, r=4)
     tuner = FullFineTuner(
-        LoraArguments(epochs=1, batch_size=2, r=4), base_model_path=tiny_model_path, device=CPU
+        arguments, base_model_path=tiny_model_path, device=CPU, adapters=lora_config(arguments)
     )
     model, _ = tuner._prepare(["billing", "greeting"], False)
 

@@ -1,0 +1,58 @@
+import pytest
+from pydantic import ValidationError
+
+from app.ml.arguments import FullFineTuneArguments, LoraArguments, ZeroShotArguments
+from app.ml.strategies import SPECS, Strategy, arguments_for, spec_of
+from app.schemas.hyperparameters import HYPERPARAMETERS
+
+
+def test_every_strategy_has_one_record_and_a_hyperparameter_schema() -> None:
+    assert set(SPECS) == set(HYPERPARAMETERS) == set(Strategy)
+    assert all(spec.strategy is strategy for strategy, spec in SPECS.items())
+
+
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_hyperparameter_schema_has_a_described_optional_field_per_argument(
+    strategy: Strategy,
+) -> None:
+    schema = HYPERPARAMETERS[strategy].model_json_schema()
+    defaults = spec_of(strategy).arguments().to_dict()
+
+    assert set(schema["properties"]) == set(defaults)
+    assert all(field.get("description") for field in schema["properties"].values())
+    assert not schema.get("required")
+    assert HYPERPARAMETERS[strategy]().model_dump(exclude_none=True) == {}
+
+
+@pytest.mark.parametrize(
+    ("strategy", "given"),
+    [
+        (Strategy.full, {"epochs": 0}),
+        (Strategy.full, {"epochs": 101}),
+        (Strategy.full, {"early_stopping_metric": "recall"}),
+        (Strategy.lora, {"target_modules": []}),
+        (Strategy.frozen, {"r": 4}),
+        (Strategy.zero_shot, {"seed": 3}),
+        (Strategy.zero_shot, {"scale": 0}),
+    ],
+)
+def test_hyperparameter_schema_refuses_what_the_arguments_do_not_take(
+    strategy: Strategy, given: dict[str, object]
+) -> None:
+    with pytest.raises(ValidationError):
+        HYPERPARAMETERS[strategy].model_validate(given)
+
+
+def test_arguments_take_given_values_over_defaults_and_lists_as_tuples() -> None:
+    arguments = arguments_for("lora", {"r": 4, "target_modules": ["query"], "alpha": None})
+
+    assert arguments == LoraArguments(r=4, target_modules=("query",))
+    assert arguments_for("full", {}) == FullFineTuneArguments()
+    assert arguments_for("zero_shot", {"scale": 5.0}) == ZeroShotArguments(scale=5.0)
+
+
+def test_only_strategies_that_train_hold_out_validation_examples() -> None:
+    training = {strategy for strategy, spec in SPECS.items() if spec.trains_on_examples}
+
+    assert training == set(Strategy) - {Strategy.zero_shot}
+    assert {s for s, spec in SPECS.items() if spec.export} == {Strategy.full, Strategy.lora}
