@@ -3,7 +3,8 @@
 Both fine-tune all-MiniLM-L6-v2 with a fresh head on the same CLINC150 rows, in the same
 shuffled order, with the same batch size and max_length, on the same device. The plain loop is
 the minimum (tokenize, forward, backward, AdamW step); the job loop adds the warm-up schedule,
-gradient clipping, mixed precision on CUDA and progress callbacks.
+gradient clipping, mixed precision on CUDA and progress callbacks. The job loop runs twice: on
+the plain loop's shuffled batches, and on its default length-grouped batches (less padding).
 
     python -m benchmarks.training_speed --rows 2048 --batch-size 32
 """
@@ -52,16 +53,28 @@ def plain_loop(
 
 
 def job_loop(
-    path: str, rows: list[LabeledExample], batch_size: int, max_length: int, plan: DevicePlan
+    path: str,
+    rows: list[LabeledExample],
+    batch_size: int,
+    max_length: int,
+    plan: DevicePlan,
+    group_by_length: bool,
 ) -> float:
-    args = FullFineTuneArguments(epochs=1, batch_size=batch_size, max_length=max_length)
+    args = FullFineTuneArguments(
+        epochs=1,
+        batch_size=batch_size,
+        max_length=max_length,
+        pooling="cls",
+        group_by_length=group_by_length,
+    )
     trainer = FullFineTuner(args, base_model_path=path, device=plan)
     labels = label_names(rows)
-    model, tokenizer = trainer._prepare(labels, False)
+    model, passes = trainer._prepare(labels, False)
     optimization = trainer._optimization(model, len(rows))
     targets = encode_targets(rows, labels, multi_label=False)
     started = time.perf_counter()
-    trainer._train_epoch(model, tokenizer, rows, targets, optimization, TrainingState(), epoch=1)
+    lengths = passes.token_lengths([row.text for row in rows]) if group_by_length else []
+    trainer._train_epoch(model, passes, rows, targets, optimization, TrainingState(), 1, lengths)
     _synchronize(plan)
     return len(rows) / (time.perf_counter() - started)
 
@@ -85,14 +98,19 @@ def main() -> None:
     step = max(1, len(every) // args.rows)
     rows = [LabeledExample.of(r["text"], r["label"]) for r in every[::step][: args.rows]]
     plan = plan_device(settings.device)
-    results: dict[str, list[float]] = {"plain PyTorch loop": [], "adaptd job loop": []}
+    results: dict[str, list[float]] = {
+        "plain PyTorch loop": [],
+        "adaptd job loop, shuffled batches": [],
+        "adaptd job loop, length-grouped batches": [],
+    }
     for _ in range(args.repeats):
         results["plain PyTorch loop"].append(
             plain_loop(path, rows, args.batch_size, args.max_length, plan)
         )
-        results["adaptd job loop"].append(
-            job_loop(path, rows, args.batch_size, args.max_length, plan)
-        )
+        for grouped, name in ((False, "shuffled"), (True, "length-grouped")):
+            results[f"adaptd job loop, {name} batches"].append(
+                job_loop(path, rows, args.batch_size, args.max_length, plan, grouped)
+            )
     plain = max(results["plain PyTorch loop"])
     print(
         f"\n{len(rows)} CLINC150 rows, batch {args.batch_size}, max_length {args.max_length}, "

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 HYPERPARAMETER = "hyperparameter"
 
+Pooling = Literal["mean", "cls"]
+
 
 @dataclass(frozen=True)
 class Bounds:
@@ -91,6 +93,41 @@ class FullFineTuneArguments(TrainedArguments):
     )
     early_stopping_metric: Literal["macro_f1", "accuracy", "loss"] = hyperparameter(
         "macro_f1", "The validation score that decides early stopping."
+    )
+    pooling: Pooling = hyperparameter(
+        "cls",
+        "What the head reads: the mean of the token states (how sentence encoders such as "
+        "all-MiniLM-L6-v2 were trained) or the first token through the model's pooler.",
+    )
+    head_learning_rate_factor: float = hyperparameter(
+        1.0,
+        "The head's learning rate as a multiple of learning_rate (the head starts from "
+        "random weights, the encoder from trained ones).",
+        gt=0,
+        le=1000,
+    )
+    layer_decay: float = hyperparameter(
+        1.0,
+        "Each encoder layer learns at this multiple of the rate of the layer above it "
+        "(layer-wise learning-rate decay); 1 gives every layer the same rate.",
+        gt=0,
+        le=1,
+    )
+    label_smoothing: float = hyperparameter(
+        0.0, "Share of each single-label target spread over the other labels.", ge=0, lt=1
+    )
+    linear_probe: bool = hyperparameter(
+        False,
+        "Start the head from a logistic regression on the pre-trained encoder's features "
+        "before fine-tuning (linear probing, then fine-tuning).",
+    )
+    group_by_length: bool = hyperparameter(
+        True, "Batch texts of similar token length together, so less of each batch is padding."
+    )
+    calibrate: bool = hyperparameter(
+        True,
+        "Fit a temperature on the validation examples so that single-label scores match "
+        "accuracy (temperature scaling); the best label never changes.",
     )
 
 

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from app.ml.arguments import Pooling
+
 MANIFEST_NAME = "adaptd.json"
 FORMAT_VERSION = 2
 
@@ -22,6 +24,7 @@ class Manifest:
     multi_label: bool = False
     thresholds: list[float] | None = None
     label_descriptions: dict[str, str] | None = None
+    pooling: Pooling = "cls"
 
     @classmethod
     def read(cls, directory: Path) -> "Manifest":

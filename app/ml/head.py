@@ -37,10 +37,14 @@ def probabilities(logits: torch.Tensor, multi_label: bool) -> torch.Tensor:
     return logits.float().sigmoid() if multi_label else logits.float().softmax(dim=-1)
 
 
-def head_loss(logits: torch.Tensor, targets: torch.Tensor, multi_label: bool) -> torch.Tensor:
+def head_loss(
+    logits: torch.Tensor, targets: torch.Tensor, multi_label: bool, label_smoothing: float = 0.0
+) -> torch.Tensor:
     if multi_label:
         return torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), targets)
-    return torch.nn.functional.cross_entropy(logits.float(), targets)
+    return torch.nn.functional.cross_entropy(
+        logits.float(), targets, label_smoothing=label_smoothing
+    )
 
 
 EpochLosses = Callable[[int, float], None]

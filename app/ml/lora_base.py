@@ -16,8 +16,10 @@ from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification
 
+from app.ml.arguments import Pooling
 from app.ml.device import DevicePlan
 from app.ml.loading import load_classifier
+from app.ml.pooling import pooled_logits
 from app.ml.sentence import parameter_bytes
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -34,7 +36,7 @@ class SharedLoraBase:
         self._lock = threading.Lock()
         self._detached: list[str] = []
 
-    def attach(self, directory: Path, num_labels: int) -> "LoraAdapter":
+    def attach(self, directory: Path, num_labels: int, pooling: Pooling = "cls") -> "LoraAdapter":
         """Load the adapter and head saved in `directory` onto this base."""
         config = LoraConfig.from_pretrained(str(directory))
         config.modules_to_save = None
@@ -63,7 +65,8 @@ class SharedLoraBase:
         if unexpected:
             self._detached.append(name)
             raise ValueError(f"adapter weights that fit no layer of the base: {unexpected[:3]}")
-        adapter = LoraAdapter(self, name, self._head(num_labels, head_state), adapter_state)
+        head = self._head(num_labels, head_state)
+        adapter = LoraAdapter(self, name, head, adapter_state, pooling)
         weakref.finalize(adapter, self._detached.append, name)
         return adapter
 
@@ -73,8 +76,7 @@ class SharedLoraBase:
             self._drop_detached()
             self._peft.set_adapter(adapter.name)
             setattr(self.model, self.head_name, adapter.head)
-            logits: torch.Tensor = self._peft(**encoded).logits
-            return logits
+            return pooled_logits(self._peft, encoded, adapter.pooling)
 
     def resident_bytes(self) -> int:
         """The base weights alone; the adapters count as their models' own."""
@@ -122,10 +124,12 @@ class LoraAdapter:
         name: str,
         head: torch.nn.Module,
         adapter_state: Mapping[str, torch.Tensor],
+        pooling: Pooling,
     ) -> None:
         self.base = base
         self.name = name
         self.head = head
+        self.pooling = pooling
         self.size_bytes = parameter_bytes(head) + sum(
             tensor.numel() * tensor.element_size() for tensor in adapter_state.values()
         )

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.ml.arguments import StrategyArguments
+from app.ml.arguments import Pooling, StrategyArguments
 from app.ml.artifact import Manifest
 from app.ml.data import LabeledExample
 from app.ml.device import DevicePlan
@@ -41,6 +41,7 @@ class TrainedClassifier:
     multi_label: bool
     thresholds: list[float] | None
     save: Callable[[Path], None]
+    pooling: Pooling = "cls"
 
 
 def manifest_for(plan: StrategyPlan, trained: TrainedClassifier, base_model: str) -> Manifest:
@@ -55,4 +56,5 @@ def manifest_for(plan: StrategyPlan, trained: TrainedClassifier, base_model: str
         multi_label=trained.multi_label,
         thresholds=trained.thresholds,
         label_descriptions=plan.descriptions,
+        pooling=trained.pooling,
     )

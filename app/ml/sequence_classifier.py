@@ -9,10 +9,12 @@ from typing import Any
 import torch
 from peft import PeftModel
 
+from app.ml.arguments import Pooling
 from app.ml.device import DevicePlan
 from app.ml.head import probabilities
 from app.ml.loading import load_classifier, load_tokenizer
 from app.ml.lora_base import LoraBaseSource
+from app.ml.pooling import pooled_logits
 from app.ml.quantization import int8_model
 from app.ml.sentence import parameter_bytes
 
@@ -40,13 +42,14 @@ class SequenceClassifier:
         self.size_bytes = size_bytes
 
     @classmethod
-    def of_model(cls, model: Any, tokenizer: Any, max_length: int) -> "SequenceClassifier":
+    def of_model(
+        cls, model: Any, tokenizer: Any, max_length: int, pooling: Pooling = "cls"
+    ) -> "SequenceClassifier":
         model.eval()
         multi_label = model.config.problem_type == "multi_label_classification"
 
         def logits(encoded: Mapping[str, torch.Tensor]) -> torch.Tensor:
-            logits: torch.Tensor = model(**encoded).logits
-            return logits
+            return pooled_logits(model, encoded, pooling)
 
         return cls(
             logits,
@@ -67,6 +70,7 @@ class SequenceClassifier:
         multi_label: bool,
         max_length: int,
         device: DevicePlan,
+        pooling: Pooling = "cls",
         lora_bases: LoraBaseSource | None = None,
         int8: bool = False,
     ) -> "SequenceClassifier":
@@ -74,12 +78,12 @@ class SequenceClassifier:
         finish = int8_model if int8 else _on(device)
         if not (directory / ADAPTER_CONFIG).is_file():
             model = finish(load_classifier(str(directory)))
-            return cls.of_model(model, load_tokenizer(str(directory)), max_length)
+            return cls.of_model(model, load_tokenizer(str(directory)), max_length, pooling)
         tokenizer = load_tokenizer(base_model_path)
         if lora_bases is None or int8:
             merged = merged_lora(directory, base_model_path, labels, multi_label=multi_label)
-            return cls.of_model(finish(merged), tokenizer, max_length)
-        adapter = lora_bases(base_model_path, device).attach(directory, len(labels))
+            return cls.of_model(finish(merged), tokenizer, max_length, pooling)
+        adapter = lora_bases(base_model_path, device).attach(directory, len(labels), pooling)
         return cls(
             adapter.logits,
             tokenizer,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, get_origin
 
 import torch
+from peft import LoraConfig, TaskType
 
 from app.ml.arguments import (
     FewShotArguments,
@@ -29,7 +30,7 @@ from app.ml.plan import RunContext, StrategyPlan, TrainedClassifier
 from app.ml.sentence import EncoderSource, SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
 from app.ml.sequence_classifier import SequenceClassifier, export_merged_lora
-from app.ml.trainer import FullFineTuner, lora_config
+from app.ml.trainer import FullFineTuner
 from app.ml.zero_shot import ZeroShotBuilder
 
 
@@ -119,6 +120,17 @@ def _fine_tune_lora(
     return _through_encoder(plan, args, context, adapters=lora_config(args))
 
 
+def lora_config(args: LoraArguments) -> LoraConfig:
+    modules = args.target_modules
+    return LoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        r=args.r,
+        lora_alpha=args.alpha,
+        lora_dropout=args.dropout,
+        target_modules="all-linear" if modules == ("all-linear",) else list(modules),
+    )
+
+
 def _through_encoder(
     plan: StrategyPlan, args: FullFineTuneArguments, context: RunContext, **options: Any
 ) -> TrainedClassifier:
@@ -132,7 +144,12 @@ def _through_encoder(
         **options,
     ).train(plan.train, plan.validation, multi_label=plan.multi_label)
     return TrainedClassifier(
-        result.labels, result.metrics, result.multi_label, result.thresholds, result.save
+        result.labels,
+        result.metrics,
+        result.multi_label,
+        result.thresholds,
+        result.save,
+        pooling=args.pooling,
     )
 
 
@@ -218,6 +235,7 @@ def _load_sequence_classifier(
         multi_label=manifest.multi_label,
         max_length=manifest.max_length,
         device=device,
+        pooling=manifest.pooling,
         lora_bases=shared.lora_bases,
         int8=int8,
     )

@@ -11,16 +11,22 @@ from typing import Any
 
 import numpy as np
 import torch
-from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import get_linear_schedule_with_warmup
 
-from app.ml.arguments import FullFineTuneArguments, LoraArguments
+from app.ml.arguments import FullFineTuneArguments
+from app.ml.batching import length_grouped_batches, shuffled_batches
+from app.ml.calibration import fit_temperature, scale_linear
 from app.ml.checkpoint import TrainingState, load_checkpoint, save_checkpoint
-from app.ml.data import LabeledExample, check_labels, encode_targets
+from app.ml.data import LabeledExample, TrainingDataError, check_labels, encode_targets
 from app.ml.device import DevicePlan
 from app.ml.evaluation import validation_summary
 from app.ml.head import head_loss, probabilities
+from app.ml.linear_probe import logistic_regression
 from app.ml.loading import load_classifier, load_tokenizer
+from app.ml.optimization import parameter_groups
+from app.ml.passes import Passes
+from app.ml.pooling import head_of, supports_mean_pooling
 from app.ml.progress import Callbacks, EpochReport, TrainingPaused, TrainingProgress
 from app.ml.warm_start import WarmStart
 
@@ -82,17 +88,20 @@ class FullFineTuner:
         labels = check_labels(train, validation)
         if self.warm_start is not None:
             labels = self.warm_start.labels_for(labels)
-        model, tokenizer = self._prepare(labels, multi_label)
+        model, passes = self._prepare(labels, multi_label)
+        targets = encode_targets(train, labels, multi_label)
         optimization = self._optimization(model, len(train))
         state = self._resume(model, optimization)
+        if state.steps_done == 0 and self.args.linear_probe and self.warm_start is None:
+            self._probe(model, passes, train, targets, multi_label)
+        lengths = passes.token_lengths(_texts(train)) if self.args.group_by_length else []
         started, trained = time.perf_counter(), 0
-        targets = encode_targets(train, labels, multi_label)
         for epoch in range(state.epochs_done + 1, self.args.epochs + 1):
             train_loss = self._train_epoch(
-                model, tokenizer, train, targets, optimization, state, epoch
+                model, passes, train, targets, optimization, state, epoch, lengths
             )
             trained += len(train)
-            scores = self.evaluate(model, tokenizer, validation)[0]
+            scores = self.evaluate(model, passes, validation)[0]
             is_best = state.record(
                 epoch,
                 self._score(scores),
@@ -107,7 +116,7 @@ class FullFineTuner:
             if self._should_stop(state):
                 break
         seconds = time.perf_counter() - started
-        metrics, thresholds = self._final_metrics(state, model, tokenizer, validation)
+        metrics, thresholds = self._final_metrics(state, model, passes, validation)
         metrics |= {
             "train_seconds": seconds,
             "train_samples_per_second": trained / seconds if seconds else 0.0,
@@ -115,13 +124,22 @@ class FullFineTuner:
             "num_validation_examples": len(validation),
             "epochs_trained": state.epochs_done,
         }
-        return TrainingResult(model.cpu(), tokenizer, labels, metrics, multi_label, thresholds)
+        return TrainingResult(
+            model.cpu(), passes.tokenizer, labels, metrics, multi_label, thresholds
+        )
 
-    def _prepare(self, labels: list[str], multi_label: bool) -> tuple[Any, Any]:
+    def _prepare(self, labels: list[str], multi_label: bool) -> tuple[Any, Passes]:
         _seed_everything(self.args.seed)
         tokenizer = load_tokenizer(self.base_model_path)
         tokenizer.model_max_length = self.args.max_length
-        return self._model(labels, multi_label).to(self.device.device), tokenizer
+        model = self._model(labels, multi_label)
+        if self.args.pooling == "mean" and not supports_mean_pooling(model):
+            raise TrainingDataError(
+                f"{type(model).__name__} has no BERT-style head to read mean-pooled token "
+                'states; set hyperparameters.pooling to "cls"'
+            )
+        passes = Passes(tokenizer, self.device, self.args.max_length, self.args.pooling)
+        return model.to(self.device.device), passes
 
     def _model(self, labels: list[str], multi_label: bool) -> Any:
         if self.warm_start is not None and self.adapters is not None:
@@ -133,9 +151,14 @@ class FullFineTuner:
 
     def _optimization(self, model: Any, num_examples: int) -> _Optimization:
         total_steps = math.ceil(num_examples / self.args.batch_size) * self.args.epochs
-        optimizer = torch.optim.AdamW(
-            _parameter_groups(model, self.args.weight_decay), lr=self.args.learning_rate
+        groups = parameter_groups(
+            model,
+            learning_rate=self.args.learning_rate,
+            head_learning_rate=self.args.learning_rate * self.args.head_learning_rate_factor,
+            layer_decay=self.args.layer_decay,
+            weight_decay=self.args.weight_decay,
         )
+        optimizer = torch.optim.AdamW(groups, lr=self.args.learning_rate)
         schedule = get_linear_schedule_with_warmup(
             optimizer, round(total_steps * self.args.warmup_ratio), total_steps
         )
@@ -169,19 +192,25 @@ class FullFineTuner:
     def _train_epoch(
         self,
         model: Any,
-        tokenizer: Any,
+        passes: Passes,
         train: Sequence[LabeledExample],
         targets: torch.Tensor,
         optimization: _Optimization,
         state: TrainingState,
         epoch: int,
+        lengths: list[int],
     ) -> float:
         order = torch.Generator().manual_seed(self.args.seed * 10_007 + epoch)
         model.train()
-        batches = torch.randperm(len(train), generator=order).split(self.args.batch_size)
+        size = self.args.batch_size
+        batches = (
+            length_grouped_batches(lengths, size, order)
+            if self.args.group_by_length
+            else shuffled_batches(len(train), size, order)
+        )
         for indices in batches[state.batches_into_epoch :]:
-            texts = [train[i].text for i in indices.tolist()]
-            loss = self._step(model, tokenizer, texts, targets[indices], optimization)
+            texts = [train[i].text for i in indices]
+            loss = self._step(model, passes, texts, targets[indices], optimization)
             state.steps_done += 1
             state.batches_into_epoch += 1
             state.epoch_examples += len(texts)
@@ -204,16 +233,16 @@ class FullFineTuner:
     def _step(
         self,
         model: Any,
-        tokenizer: Any,
+        passes: Passes,
         texts: list[str],
         targets: torch.Tensor,
         optimization: _Optimization,
     ) -> float:
-        inputs = self._encode(tokenizer, texts)
+        logits = passes.logits(model, texts)
         multi_label = targets.is_floating_point()
-        with self._autocast():
-            logits = model(**inputs).logits
-        loss = head_loss(logits, targets.to(self.device.device), multi_label)
+        loss = head_loss(
+            logits, targets.to(self.device.device), multi_label, self.args.label_smoothing
+        )
         optimization.optimizer.zero_grad(set_to_none=True)
         optimization.scaler.scale(loss).backward()
         optimization.scaler.unscale_(optimization.optimizer)
@@ -246,75 +275,72 @@ class FullFineTuner:
         self,
         state: TrainingState,
         model: Any,
-        tokenizer: Any,
+        passes: Passes,
         validation: Sequence[LabeledExample],
     ) -> tuple[dict[str, float], list[float] | None]:
         if state.best_weights is not None:
             model.load_state_dict(state.best_weights)
-        scores, thresholds = self.evaluate(model, tokenizer, validation)
+        calibration = self._calibrate(model, passes, validation)
+        scores, thresholds = self.evaluate(model, passes, validation)
+        scores |= calibration
         if state.best_weights is not None:
             return state.best_metrics | scores | {"best_epoch": state.best_epoch}, thresholds
         return state.last_metrics | scores, thresholds
 
-    @torch.inference_mode()
+    def _calibrate(
+        self, model: Any, passes: Passes, validation: Sequence[LabeledExample]
+    ) -> dict[str, float]:
+        """Fold a temperature fitted on the validation examples into the head's weights."""
+        if not self.args.calibrate or _is_multi_label(model):
+            return {}
+        targets = encode_targets(validation, _labels_of(model), multi_label=False)
+        temperature = fit_temperature(passes.all_logits(model, _texts(validation)), targets)
+        scale_linear(head_of(model), 1 / temperature)
+        return {"temperature": temperature}
+
     def evaluate(
-        self, model: Any, tokenizer: Any, examples: Sequence[LabeledExample]
+        self, model: Any, passes: Passes, examples: Sequence[LabeledExample]
     ) -> tuple[dict[str, float], list[float] | None]:
         """Validation scores, and for a multi-label model the thresholds tuned on them."""
-        model.eval()
-        multi_label = model.config.problem_type == "multi_label_classification"
-        logits = []
-        size = self.args.batch_size * 4
-        for start in range(0, len(examples), size):
-            texts = [example.text for example in examples[start : start + size]]
-            with self._autocast():
-                logits.append(model(**self._encode(tokenizer, texts)).logits.float().cpu())
-        scores = probabilities(torch.cat(logits), multi_label).numpy()
-        labels = [model.config.id2label[index] for index in range(model.config.num_labels)]
-        return validation_summary(labels, examples, scores, multi_label=multi_label)
+        multi_label = _is_multi_label(model)
+        logits = passes.all_logits(model, _texts(examples))
+        scores = probabilities(logits, multi_label).numpy()
+        return validation_summary(_labels_of(model), examples, scores, multi_label=multi_label)
 
-    def _encode(self, tokenizer: Any, texts: list[str]) -> dict[str, torch.Tensor]:
-        encoded = tokenizer(
-            texts,
-            padding=True,
-            truncation=True,
-            max_length=self.args.max_length,
-            return_tensors="pt",
+    def _probe(
+        self,
+        model: Any,
+        passes: Passes,
+        train: Sequence[LabeledExample],
+        targets: torch.Tensor,
+        multi_label: bool,
+    ) -> None:
+        """Linear probing: the head starts as a logistic regression on the features of the
+        encoder as pre-trained (Kumar et al. 2022), so fine-tuning begins from a good head."""
+        features = passes.all_features(model, _texts(train))
+        fitted = logistic_regression(
+            features, targets, len(_labels_of(model)), multi_label=multi_label
         )
-        return {name: tensor.to(self.device.device) for name, tensor in encoded.items()}
+        head = head_of(model)
+        with torch.no_grad():
+            head.weight.copy_(fitted.weight)
+            head.bias.copy_(fitted.bias)
 
-    def _autocast(self) -> torch.autocast:
-        dtype = self.device.autocast_dtype
-        return torch.autocast(self.device.device.type, dtype=dtype, enabled=dtype is not None)
 
-
-def lora_config(args: LoraArguments) -> LoraConfig:
-    modules = args.target_modules
-    return LoraConfig(
-        task_type=TaskType.SEQ_CLS,
-        r=args.r,
-        lora_alpha=args.alpha,
-        lora_dropout=args.dropout,
-        target_modules="all-linear" if modules == ("all-linear",) else list(modules),
-    )
+def _texts(examples: Sequence[LabeledExample]) -> list[str]:
+    return [example.text for example in examples]
 
 
 def _trainable(model: Any) -> list[torch.nn.Parameter]:
     return [parameter for parameter in model.parameters() if parameter.requires_grad]
 
 
-def _parameter_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
-    decayed: list[torch.nn.Parameter] = []
-    undecayed: list[torch.nn.Parameter] = []
-    for name, parameter in model.named_parameters():
-        if not parameter.requires_grad:
-            continue
-        is_bias_or_norm = parameter.ndim < 2 or "LayerNorm" in name
-        (undecayed if is_bias_or_norm else decayed).append(parameter)
-    return [
-        {"params": decayed, "weight_decay": weight_decay},
-        {"params": undecayed, "weight_decay": 0.0},
-    ]
+def _is_multi_label(model: Any) -> bool:
+    return bool(model.config.problem_type == "multi_label_classification")
+
+
+def _labels_of(model: Any) -> list[str]:
+    return [model.config.id2label[index] for index in range(model.config.num_labels)]
 
 
 def _seed_everything(seed: int) -> None:

@@ -61,7 +61,8 @@ def test_lora_artifact_holds_only_adapters_and_exports_a_merged_model(
 
 
 def test_lora_trains_only_adapters_and_the_head(tiny_model_path: str, tmp_path: Path) -> None:
-    from app.ml.trainer import FullFineTuner, lora_config
+    from app.ml.strategies import lora_config
+    from app.ml.trainer import FullFineTuner
 
     arguments = LoraArguments(epochs=1, batch_size=2, r=4)
     tuner = FullFineTuner(

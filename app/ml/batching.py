@@ -1,0 +1,25 @@
+"""The order in which a training epoch visits its examples."""
+
+import torch
+
+
+def shuffled_batches(count: int, batch_size: int, generator: torch.Generator) -> list[list[int]]:
+    return [
+        batch.tolist() for batch in torch.randperm(count, generator=generator).split(batch_size)
+    ]
+
+
+def length_grouped_batches(
+    lengths: list[int], batch_size: int, generator: torch.Generator, group_batches: int = 50
+) -> list[list[int]]:
+    """Shuffled batches of examples of similar length, so that little of a batch is padding:
+    the examples are shuffled, cut into groups of `group_batches` batches, each group sorted by
+    length and cut into batches, and the batches shuffled."""
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    group = batch_size * group_batches
+    batches: list[list[int]] = []
+    for start in range(0, len(order), group):
+        members = sorted(order[start : start + group], key=lambda index: lengths[index])
+        batches.extend(members[i : i + batch_size] for i in range(0, len(members), batch_size))
+    shuffled = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[index] for index in shuffled]

@@ -1,0 +1,104 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+from app.ml.arguments import FullFineTuneArguments, LoraArguments
+from app.ml.batching import length_grouped_batches, shuffled_batches
+from app.ml.calibration import fit_temperature
+from app.ml.loading import load_classifier
+from app.ml.optimization import parameter_groups
+from app.ml.plan import RunContext
+from app.ml.progress import Callbacks
+from app.ml.strategies import lora_config, run
+from app.ml.trainer import FullFineTuner
+from tests.strategy_models import CPU, ROWS, SMALL_RUNS, plan_for, saved_predictor, train_and_save
+
+
+def test_length_grouped_batches_visit_every_example_once_among_similar_lengths() -> None:
+    lengths = list(range(1, 401))
+    batches = length_grouped_batches(lengths, 8, torch.Generator().manual_seed(0), 5)
+    shuffled = shuffled_batches(400, 8, torch.Generator().manual_seed(0))
+
+    def mean_spread(batches: list[list[int]]) -> float:
+        return sum(max(b) - min(b) for b in batches) / len(batches)
+
+    assert sorted(index for batch in batches for index in batch) == list(range(400))
+    assert all(len(batch) == 8 for batch in batches)
+    assert mean_spread(batches) < mean_spread(shuffled) / 3
+    assert batches != sorted(batches)
+
+
+def test_fit_temperature_recovers_the_temperature_of_overconfident_logits() -> None:
+    generator = torch.Generator().manual_seed(0)
+    calibrated = torch.randn(4000, 10, generator=generator) * 2
+    targets = torch.multinomial(calibrated.softmax(-1), 1, generator=generator).squeeze(1)
+
+    temperature = fit_temperature(calibrated * 3, targets)
+
+    assert temperature == pytest.approx(3, rel=0.1)
+    assert fit_temperature(calibrated[:5], targets[:5]) == 1.0
+
+
+def test_layer_decay_gives_lower_layers_smaller_rates_and_the_head_its_own(
+    tiny_model_path: str,
+) -> None:
+    model = load_classifier(tiny_model_path, ["a", "b"])
+
+    groups = parameter_groups(
+        model, learning_rate=1e-4, head_learning_rate=2e-3, layer_decay=0.5, weight_decay=0.01
+    )
+
+    rate = {id(p): group["lr"] for group in groups for p in group["params"]}
+    named = dict(model.named_parameters())
+    assert rate[id(named["classifier.weight"])] == 2e-3
+    assert rate[id(named["bert.encoder.layer.1.output.dense.weight"])] == 1e-4
+    assert rate[id(named["bert.encoder.layer.0.output.dense.weight"])] == 5e-5
+    assert rate[id(named["bert.embeddings.word_embeddings.weight"])] == 2.5e-5
+    assert sum(len(group["params"]) for group in groups) == len(named)
+
+
+@pytest.mark.parametrize("strategy", ["full", "lora"])
+def test_mean_pooled_model_predicts_after_saving_as_it_scored_in_training(
+    tiny_model_path: str, tmp_path: Path, strategy: str
+) -> None:
+    options = {**SMALL_RUNS[strategy], "pooling": "mean", "head_learning_rate_factor": 20}
+    plan = plan_for(strategy, tiny_model_path, ROWS, **options)
+    trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
+
+    predictor = saved_predictor(trained, plan, tmp_path / "model")
+    cls_predictor = train_and_save(
+        strategy, tiny_model_path, tmp_path / "cls", **{**options, "pooling": "cls"}
+    )
+
+    assert predictor.manifest.pooling == "mean"
+    assert cls_predictor.manifest.pooling == "cls"
+    texts = [row.text for row in ROWS]
+    assert not torch.allclose(predictor.probabilities(texts), cls_predictor.probabilities(texts))
+    right = sum(p.label == row.label for p, row in zip(predictor.predict(texts), ROWS, strict=True))
+    assert right / len(ROWS) == pytest.approx(trained.metrics["accuracy"])
+
+
+def test_linear_probe_starts_the_head_from_a_fit_on_pretrained_features(
+    tiny_model_path: str,
+) -> None:
+    arguments = FullFineTuneArguments(linear_probe=True, pooling="mean", learning_rate=1e-9)
+    probed = FullFineTuner(arguments, base_model_path=tiny_model_path, device=CPU)
+    plain = FullFineTuner(
+        FullFineTuneArguments(pooling="mean", learning_rate=1e-9),
+        base_model_path=tiny_model_path,
+        device=CPU,
+    )
+
+    with_probe = probed.train(ROWS, ROWS).metrics
+    without = plain.train(ROWS, ROWS).metrics
+
+    assert with_probe["accuracy"] == 1.0
+    assert with_probe["loss"] < without["loss"]
+
+
+def test_lora_config_puts_adapters_where_the_arguments_say() -> None:
+    config = lora_config(LoraArguments(r=4, target_modules=("query", "value")))
+
+    assert config.r == 4
+    assert set(config.target_modules) == {"query", "value"}
