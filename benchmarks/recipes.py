@@ -73,12 +73,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "pooling": "mean",
         "head_learning_rate_factor": 20,
     },
-    "lora mean+head20 lr1e-3": {
+    "lora mean+head5 lr1e-3": {
         "strategy": "lora",
         "epochs": 3,
         "pooling": "mean",
         "head_learning_rate_factor": 5,
         "learning_rate": 1e-3,
+    },
+    "lora mean+head4": {
+        "strategy": "lora",
+        "epochs": 3,
+        "pooling": "mean",
+        "head_learning_rate_factor": 4,
     },
 }
 

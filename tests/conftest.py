@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
@@ -25,6 +26,20 @@ CLINC150 = Path(
         "ADAPTD_CLINC150", Path(__file__).resolve().parents[2] / "shared" / "datasets" / "clinc150"
     )
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Test processes run side by side (pytest-xdist), one per core: each keeps torch, and
+    the processes it starts, to one thread, so that they do not contend for the cores."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+@pytest.fixture(scope="session")
+def worker_index(worker_id: str) -> int:
+    """0 for the only test process, else the xdist worker's number (gw0 is 0)."""
+    return 0 if worker_id == "master" else int(worker_id.removeprefix("gw"))
 
 
 @pytest.fixture(scope="session")

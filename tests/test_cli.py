@@ -5,12 +5,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from transformers import pipeline
 
 from app.core.config import Settings
 from app.core.db import new_session
 from app.main import create_app
 from tests.factories import create_dataset, create_job, make_team, run_queued_jobs
+from tests.standalone import best, card_scores
+
+pytestmark = pytest.mark.e2e
 
 
 def adaptd(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -91,10 +93,9 @@ def test_cli_exports_lora_model_merged_for_transformers(
     assert exported.returncode == 0, exported.stderr
     assert refused.returncode != 0
     assert "only full and lora" in refused.stderr
-    classifier = pipeline("text-classification", model=str(tmp_path / "merged"), top_k=None)
-    best = classifier([TEXT])[0][0]
-    assert best["label"] == served["label"]
-    assert best["score"] == pytest.approx(served["score"], abs=1e-4)
+    label, score = best(card_scores(tmp_path / "merged", [TEXT])[0])
+    assert label == served["label"]
+    assert score == pytest.approx(served["score"], abs=1e-4)
 
 
 TEXT = "refund my payment please"

@@ -68,13 +68,24 @@ class TrainedArguments(StrategyArguments):
         ge=0,
         le=2**32 - 1,
     )
+    calibrate: bool = hyperparameter(
+        True,
+        "Fit a temperature on the validation examples so that single-label scores match "
+        "accuracy (temperature scaling); the best label never changes.",
+    )
 
 
 @dataclass(frozen=True)
 class FullFineTuneArguments(TrainedArguments):
     """`full`: every encoder parameter plus a new classification head is fine-tuned."""
 
-    epochs: int = hyperparameter(3, "Passes over the training examples.", ge=1, le=100)
+    epochs: int = hyperparameter(
+        3,
+        "Most passes over the training examples; by default enough for about 1,500 optimizer "
+        "steps (3 to 30 epochs), cut short by early stopping.",
+        ge=1,
+        le=100,
+    )
     learning_rate: float = hyperparameter(
         5e-5,
         "Peak AdamW learning rate, reached after warm-up, then decayed linearly.",
@@ -85,9 +96,9 @@ class FullFineTuneArguments(TrainedArguments):
         0.1, "Fraction of all steps spent warming the learning rate up from zero.", ge=0, lt=1
     )
     early_stopping_patience: int | None = hyperparameter(
-        None,
+        2,
         "Stop after this many epochs without a better validation score and keep the best "
-        "epoch's weights; unset trains every epoch and keeps the last.",
+        "epoch's weights; null trains every epoch and keeps the last.",
         ge=1,
         le=100,
     )
@@ -95,12 +106,12 @@ class FullFineTuneArguments(TrainedArguments):
         "macro_f1", "The validation score that decides early stopping."
     )
     pooling: Pooling = hyperparameter(
-        "cls",
+        "mean",
         "What the head reads: the mean of the token states (how sentence encoders such as "
         "all-MiniLM-L6-v2 were trained) or the first token through the model's pooler.",
     )
     head_learning_rate_factor: float = hyperparameter(
-        1.0,
+        20.0,
         "The head's learning rate as a multiple of learning_rate (the head starts from "
         "random weights, the encoder from trained ones).",
         gt=0,
@@ -124,11 +135,6 @@ class FullFineTuneArguments(TrainedArguments):
     group_by_length: bool = hyperparameter(
         True, "Batch texts of similar token length together, so less of each batch is padding."
     )
-    calibrate: bool = hyperparameter(
-        True,
-        "Fit a temperature on the validation examples so that single-label scores match "
-        "accuracy (temperature scaling); the best label never changes.",
-    )
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,13 @@ class LoraArguments(FullFineTuneArguments):
         "Peak AdamW learning rate, reached after warm-up, then decayed linearly.",
         gt=0,
         le=1,
+    )
+    head_learning_rate_factor: float = hyperparameter(
+        4.0,
+        "The head's learning rate as a multiple of learning_rate (the head starts from "
+        "random weights, the adapters from zero updates).",
+        gt=0,
+        le=1000,
     )
     r: int = hyperparameter(16, "Rank of each adapter's update matrices.", ge=1, le=256)
     alpha: int = hyperparameter(
@@ -160,7 +173,11 @@ class HeadArguments(TrainedArguments):
     """`frozen`: a linear head is fitted on fixed sentence embeddings."""
 
     epochs: int = hyperparameter(
-        40, "Passes of the head over the embedded examples.", ge=1, le=1000
+        40,
+        "Passes of the head over the embedded examples; by default enough for about 3,000 "
+        "optimizer steps (40 to 2,000 epochs: each is cheap on cached embeddings).",
+        ge=1,
+        le=5000,
     )
     batch_size: int = hyperparameter(64, "Examples per optimizer step.", ge=1, le=1024)
     learning_rate: float = hyperparameter(1e-3, "AdamW learning rate of the head.", gt=0, le=1)

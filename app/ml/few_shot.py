@@ -58,6 +58,7 @@ class FewShotTrainer:
             validation_features,
             self.callbacks,
             self.args.contrastive_epochs,
+            calibrate=self.args.calibrate,
         )
         classifier.metrics |= training_figures(started, len(train), self.encoder)
         return classifier

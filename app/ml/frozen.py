@@ -49,7 +49,14 @@ class FrozenTrainer:
             head, train_features, targets, self.args, multi_label=multi_label, on_epoch=self._epoch
         )
         classifier = SentenceClassifier(self.encoder, head, labels, multi_label)
-        finish(classifier, validation, validation_features, self.callbacks, self.args.epochs)
+        finish(
+            classifier,
+            validation,
+            validation_features,
+            self.callbacks,
+            self.args.epochs,
+            calibrate=self.args.calibrate,
+        )
         classifier.metrics |= training_figures(started, len(train), self.encoder)
         return classifier
 
@@ -67,14 +74,20 @@ def finish(
     validation_features: torch.Tensor,
     callbacks: Callbacks,
     epochs: int,
+    *,
+    calibrate: bool = False,
 ) -> SentenceClassifier:
-    """Score the classifier on the validation examples, tune multi-label thresholds there, and
-    report it as the final epoch."""
+    """Score the classifier on the validation examples, tune multi-label thresholds there (or
+    with `calibrate` fit a single-label classifier's temperature), and report it as the final
+    epoch."""
+    calibration = {}
+    if calibrate and not classifier.multi_label:
+        calibration = {"temperature": classifier.calibrate(validation, validation_features)}
     probabilities = classifier.probabilities_of(validation_features).numpy()
     scores, thresholds = validation_summary(
         classifier.labels, validation, probabilities, multi_label=classifier.multi_label
     )
-    classifier.metrics = scores | {"num_validation_examples": len(validation)}
+    classifier.metrics = scores | calibration | {"num_validation_examples": len(validation)}
     classifier.thresholds = thresholds
     callbacks.on_epoch(EpochReport(epochs, epochs, float("nan"), scores, True))
     return classifier

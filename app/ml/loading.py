@@ -1,8 +1,12 @@
 import os
+from pathlib import Path
 from typing import Any
 
 import transformers
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from app.ml.arguments import Pooling
+from app.ml.model_card import POOLING_KEY, write_model_card
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 transformers.utils.logging.set_verbosity_error()
@@ -37,3 +41,14 @@ def load_classifier(
         )
     except (OSError, ValueError) as error:
         raise BaseModelError(f"cannot load a model from {path}: {error}") from error
+
+
+def save_standalone(
+    model: Any, tokenizer: Any, labels: list[str], pooling: Pooling, directory: Path
+) -> None:
+    """A sequence classifier that plain `transformers` loads, with a model card that says how
+    its head pools the token states."""
+    setattr(model.config, POOLING_KEY, pooling)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    write_model_card(directory, labels, pooling)

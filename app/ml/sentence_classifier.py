@@ -9,6 +9,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from app.ml.calibration import fit_temperature, scale_linear
+from app.ml.data import LabeledExample, encode_targets
 from app.ml.device import DevicePlan
 from app.ml.head import LinearHead, probabilities
 from app.ml.sentence import EncoderSource, SentenceEncoder, parameter_bytes
@@ -34,6 +36,15 @@ class SentenceClassifier:
         """Memory of the weights this model alone holds: the head, and its own encoder."""
         owned = parameter_bytes(self.head)
         return owned + parameter_bytes(self.encoder.model) if self.owns_encoder else owned
+
+    def calibrate(self, examples: Sequence[LabeledExample], features: torch.Tensor) -> float:
+        """Fold the temperature that fits these held-out examples into the head."""
+        with torch.inference_mode():
+            logits = self.head(features)
+        targets = encode_targets(examples, self.labels, multi_label=False)
+        temperature = fit_temperature(logits, targets)
+        scale_linear(self.head.linear, 1 / temperature)
+        return temperature
 
     @torch.inference_mode()
     def probabilities_of(self, features: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ from peft import PeftModel
 from app.ml.arguments import Pooling
 from app.ml.device import DevicePlan
 from app.ml.head import probabilities
-from app.ml.loading import load_classifier, load_tokenizer
+from app.ml.loading import load_classifier, load_tokenizer, save_standalone
 from app.ml.lora_base import LoraBaseSource
 from app.ml.pooling import pooled_logits
 from app.ml.quantization import int8_model
@@ -122,7 +122,13 @@ def merged_lora(
 
 
 def export_merged_lora(
-    directory: Path, base_model_path: str, labels: list[str], out: Path, *, multi_label: bool
+    directory: Path,
+    base_model_path: str,
+    labels: list[str],
+    out: Path,
+    *,
+    multi_label: bool,
+    pooling: Pooling,
 ) -> None:
-    merged_lora(directory, base_model_path, labels, multi_label=multi_label).save_pretrained(out)
-    load_tokenizer(base_model_path).save_pretrained(out)
+    merged = merged_lora(directory, base_model_path, labels, multi_label=multi_label)
+    save_standalone(merged, load_tokenizer(base_model_path), labels, pooling, out)

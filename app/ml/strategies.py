@@ -4,9 +4,9 @@ exported, and what it needs, so that adding a strategy or changing one touches t
 import enum
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, get_origin
+from typing import Any, Generic, Protocol, TypeVar, get_args, get_origin
 
 import torch
 from peft import LoraConfig, TaskType
@@ -27,6 +27,13 @@ from app.ml.few_shot import FewShotTrainer
 from app.ml.frozen import FrozenTrainer
 from app.ml.lora_base import LoraBaseSource
 from app.ml.plan import RunContext, StrategyPlan, TrainedClassifier
+from app.ml.recipes import (
+    DataShape,
+    fine_tuning_defaults,
+    fine_tuning_warnings,
+    head_defaults,
+    head_warnings,
+)
 from app.ml.sentence import EncoderSource, SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
 from app.ml.sequence_classifier import SequenceClassifier, export_merged_lora
@@ -58,6 +65,8 @@ class SharedBases:
 
 A = TypeVar("A", bound=StrategyArguments)
 Trainer = Callable[[StrategyPlan, A, RunContext], TrainedClassifier]
+ScaledDefaults = Callable[[DataShape, A], dict[str, Any]]
+Warnings = Callable[[DataShape, A], list[str]]
 Loader = Callable[[Path, Manifest, str, DevicePlan, SharedBases, bool], Scorer]
 Export = Callable[[Path, str, Manifest, Path], None]
 
@@ -78,6 +87,9 @@ class StrategySpec(Generic[A]):
             output directory); None where the strategy has no such form.
         min_median_per_label: Refused below this median of examples per label.
         max_median_per_label: Refused above this median of examples per label.
+        scaled_defaults: Defaults that depend on the data (how long to train), for the
+            hyperparameters a job does not give.
+        warnings: What in a job's arguments will clearly under-train on its data.
     """
 
     strategy: Strategy
@@ -90,6 +102,8 @@ class StrategySpec(Generic[A]):
     export: Export | None = None
     min_median_per_label: int | None = None
     max_median_per_label: int | None = None
+    scaled_defaults: ScaledDefaults[A] = lambda _shape, _arguments: {}
+    warnings: Warnings[A] = lambda _shape, _arguments: []
 
     @property
     def trains_on_examples(self) -> bool:
@@ -97,15 +111,22 @@ class StrategySpec(Generic[A]):
         them only score it."""
         return issubclass(self.arguments, TrainedArguments)
 
-    def arguments_of(self, hyperparameters: Mapping[str, Any]) -> A:
-        """The given hyperparameters over the dataclass defaults (None means the default)."""
+    def arguments_of(self, hyperparameters: Mapping[str, Any], shape: DataShape | None = None) -> A:
+        """The given hyperparameters over the defaults: those scaled to `shape` when the data
+        is known, else the dataclass's. None is a value for the fields that take it (no early
+        stopping) and means "not given" for the others."""
         tuples = {f.name for f in fields(self.arguments) if get_origin(f.type) is tuple}
+        nullable = {f.name for f in fields(self.arguments) if type(None) in get_args(f.type)}
         given: dict[str, Any] = {
             name: tuple(value) if name in tuples else value
             for name, value in hyperparameters.items()
-            if value is not None
+            if value is not None or name in nullable
         }
-        return self.arguments(**given)
+        arguments = self.arguments(**given)
+        if shape is None:
+            return arguments
+        scaled = self.scaled_defaults(shape, arguments)
+        return replace(arguments, **{k: v for k, v in scaled.items() if k not in given})
 
 
 def _fine_tune(
@@ -247,7 +268,12 @@ def _copy_model(source: Path, _base_model_path: str, _manifest: Manifest, out: P
 
 def _merge_lora(source: Path, base_model_path: str, manifest: Manifest, out: Path) -> None:
     export_merged_lora(
-        source, base_model_path, manifest.labels, out, multi_label=manifest.multi_label
+        source,
+        base_model_path,
+        manifest.labels,
+        out,
+        multi_label=manifest.multi_label,
+        pooling=manifest.pooling,
     )
     shutil.copy2(source / MANIFEST_NAME, out / MANIFEST_NAME)
 
@@ -264,6 +290,8 @@ SPECS: dict[Strategy, StrategySpec[Any]] = {
             continues_from_model=True,
             export=_copy_model,
             min_median_per_label=5,
+            scaled_defaults=fine_tuning_defaults,
+            warnings=fine_tuning_warnings,
         ),
         StrategySpec(
             Strategy.lora,
@@ -274,6 +302,8 @@ SPECS: dict[Strategy, StrategySpec[Any]] = {
             continues_from_model=True,
             export=_merge_lora,
             min_median_per_label=5,
+            scaled_defaults=fine_tuning_defaults,
+            warnings=fine_tuning_warnings,
         ),
         StrategySpec(
             Strategy.frozen,
@@ -282,6 +312,8 @@ SPECS: dict[Strategy, StrategySpec[Any]] = {
             _load_sentence_classifier,
             shares_base=True,
             continues_from_model=False,
+            scaled_defaults=head_defaults,
+            warnings=head_warnings,
         ),
         StrategySpec(
             Strategy.few_shot,
@@ -291,6 +323,8 @@ SPECS: dict[Strategy, StrategySpec[Any]] = {
             shares_base=False,
             continues_from_model=False,
             max_median_per_label=256,
+            scaled_defaults=head_defaults,
+            warnings=head_warnings,
         ),
         StrategySpec(
             Strategy.zero_shot,

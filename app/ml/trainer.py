@@ -14,7 +14,7 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import get_linear_schedule_with_warmup
 
-from app.ml.arguments import FullFineTuneArguments
+from app.ml.arguments import FullFineTuneArguments, Pooling
 from app.ml.batching import length_grouped_batches, shuffled_batches
 from app.ml.calibration import fit_temperature, scale_linear
 from app.ml.checkpoint import TrainingState, load_checkpoint, save_checkpoint
@@ -23,7 +23,7 @@ from app.ml.device import DevicePlan
 from app.ml.evaluation import validation_summary
 from app.ml.head import head_loss, probabilities
 from app.ml.linear_probe import logistic_regression
-from app.ml.loading import load_classifier, load_tokenizer
+from app.ml.loading import load_classifier, load_tokenizer, save_standalone
 from app.ml.optimization import parameter_groups
 from app.ml.passes import Passes
 from app.ml.pooling import head_of, supports_mean_pooling
@@ -39,12 +39,15 @@ class TrainingResult:
     metrics: dict[str, float]
     multi_label: bool = False
     thresholds: list[float] | None = None
+    pooling: Pooling = "cls"
 
     def save(self, directory: Path) -> None:
-        """A full model with its tokenizer, or only the adapters and head of a LoRA model."""
-        self.model.save_pretrained(directory)
-        if not isinstance(self.model, PeftModel):
-            self.tokenizer.save_pretrained(directory)
+        """A full model with its tokenizer and model card, or only the adapters and head of a
+        LoRA model."""
+        if isinstance(self.model, PeftModel):
+            self.model.save_pretrained(str(directory))
+            return
+        save_standalone(self.model, self.tokenizer, self.labels, self.pooling, directory)
 
 
 @dataclass
@@ -125,7 +128,13 @@ class FullFineTuner:
             "epochs_trained": state.epochs_done,
         }
         return TrainingResult(
-            model.cpu(), passes.tokenizer, labels, metrics, multi_label, thresholds
+            model.cpu(),
+            passes.tokenizer,
+            labels,
+            metrics,
+            multi_label,
+            thresholds,
+            self.args.pooling,
         )
 
     def _prepare(self, labels: list[str], multi_label: bool) -> tuple[Any, Passes]:

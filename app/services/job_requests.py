@@ -7,11 +7,13 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.problems import ValidationFailed
-from app.ml.strategies import Strategy, arguments_for, spec_of
+from app.ml.arguments import StrategyArguments
+from app.ml.recipes import DataShape
+from app.ml.strategies import Strategy, spec_of
 from app.models import Dataset, Job
 from app.schemas.hyperparameters import HYPERPARAMETERS, RequestedStrategy
 from app.schemas.job import JobCreate
-from app.services import datasets, jobs, models, strategy_choice
+from app.services import datasets, events, jobs, models, strategy_choice
 
 DEFAULT_VALIDATION_SPLIT = 0.1
 
@@ -42,7 +44,9 @@ def add(session: Session, *, team_id: str, request: JobCreate, settings: Setting
         validation_split = None
     elif request.validation_dataset_id is None and validation_split is None:
         validation_split = DEFAULT_VALIDATION_SPLIT
-    return jobs.create(
+    shape = _shape(dataset, validation_split)
+    arguments = _arguments(strategy, request.hyperparameters, shape)
+    job = jobs.create(
         session,
         team_id=team_id,
         dataset_id=dataset.id if dataset else None,
@@ -52,13 +56,25 @@ def add(session: Session, *, team_id: str, request: JobCreate, settings: Setting
         init_from_model_id=request.init_from_model,
         budget=request.budget,
         base_model=base_model,
-        hyperparameters=_hyperparameters(strategy, request.hyperparameters),
+        hyperparameters=arguments.to_dict(),
         label_descriptions=request.label_descriptions,
         validation_split=validation_split,
         validation_dataset_id=request.validation_dataset_id,
         metadata=request.metadata,
         max_attempts=request.max_attempts,
     )
+    if shape is not None:
+        for warning in spec_of(strategy).warnings(shape, arguments):
+            session.add(events.note(job.id, "warning", warning))
+    return job
+
+
+def _shape(dataset: Dataset | None, validation_split: float | None) -> DataShape | None:
+    """What the job will train on, as far as the dataset tells before the split is drawn."""
+    if dataset is None:
+        return None
+    held_out = round(dataset.num_examples * (validation_split or 0.0))
+    return DataShape(examples=dataset.num_examples - held_out, labels=len(dataset.label_counts))
 
 
 def _dataset(session: Session, team_id: str, request: JobCreate) -> Dataset | None:
@@ -174,10 +190,14 @@ def _check_descriptions(request: JobCreate, labels: set[str], strategy: Strategy
 def check_hyperparameters(strategy: RequestedStrategy, given: dict[str, Any]) -> None:
     """Refuse now what a job of `strategy` would refuse later (`auto` decides later)."""
     if strategy != "auto":
-        _hyperparameters(strategy, given)
+        _arguments(strategy, given, None)
 
 
-def _hyperparameters(strategy: Strategy, given: dict[str, Any]) -> dict[str, Any]:
+def _arguments(
+    strategy: Strategy, given: dict[str, Any], shape: DataShape | None
+) -> StrategyArguments:
+    """The hyperparameters the job will use: the given ones, checked, over the strategy's
+    defaults for data of this shape."""
     try:
         checked = HYPERPARAMETERS[strategy].model_validate(given)
     except ValidationError as error:
@@ -189,7 +209,10 @@ def _hyperparameters(strategy: Strategy, given: dict[str, Any]) -> dict[str, Any
             for item in error.errors()
         ]
         raise ValidationFailed(errors[0]["message"], errors=errors) from error
-    return arguments_for(strategy, checked.model_dump(exclude_none=True)).to_dict()
+    arguments: StrategyArguments = spec_of(strategy).arguments_of(
+        checked.model_dump(exclude_unset=True), shape
+    )
+    return arguments
 
 
 def _invalid(location: str, message: str) -> ValidationFailed:

@@ -7,6 +7,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from app.core.config import Settings
+from app.ml.pooling import pooled_features
 from app.serving.cache import ModelCache
 from tests.factories import (
     TeamCredentials,
@@ -71,7 +72,7 @@ def test_int8_is_measured_on_the_validation_data_then_served_until_turned_off(
 
 def with_a_head_int8_cannot_hold(directory: Path) -> None:
     """A classifier that gives each label's first text its own label in float (a row per
-    label: that text's pooled output past the first feature, normalised, so no other row
+    label: that text's pooled features past the first one, normalised, so no other row
     matches it better) and the same large weight on the first feature in every row (it moves
     every logit alike). int8, with one scale per row, rounds every small weight to zero: the
     rows become equal and the int8 model gives every text the first label."""
@@ -80,7 +81,7 @@ def with_a_head_int8_cannot_hold(directory: Path) -> None:
     labels = [model.config.id2label[index] for index in range(model.config.num_labels)]
     encoded = tokenizer([FIRST_TEXTS[label] for label in labels], padding=True, return_tensors="pt")
     with torch.no_grad():
-        pooled = model.bert(**encoded).pooler_output
+        pooled = pooled_features(model, encoded, model.config.adaptd_pooling)
     weights = directory / "model.safetensors"
     state = load_file(weights)
     prototypes = torch.nn.functional.normalize(pooled[:, 1:], dim=-1)

@@ -28,8 +28,15 @@ def test_create_job_answers_202_queued(client: TestClient, team: TeamCredentials
         "warmup_ratio": 0.1,
         "weight_decay": 0.01,
         "seed": 42,
-        "early_stopping_patience": None,
+        "early_stopping_patience": 2,
         "early_stopping_metric": "macro_f1",
+        "pooling": "mean",
+        "head_learning_rate_factor": 20.0,
+        "layer_decay": 1.0,
+        "label_smoothing": 0.0,
+        "linear_probe": False,
+        "group_by_length": True,
+        "calibrate": True,
     }
     assert job["metadata"] == {"ticket": "ML-1"}
     assert (job["attempt"], job["max_attempts"]) == (0, 3)
@@ -253,13 +260,15 @@ def test_job_events_tell_its_history_in_order(
     kinds = [(e["type"], e["data"].get("status") or e["data"].get("epoch")) for e in events["data"]]
     assert kinds == [
         ("state", "queued"),
+        ("warning", None),
         ("state", "running"),
         ("info", None),
         ("metrics", 1),
         ("metrics", 2),
         ("state", "succeeded"),
     ]
-    assert events["data"][2]["message"] == "training on cpu (fp32)"
+    assert events["data"][1]["message"].startswith("epochs 2 at batch_size 4 is 6 optimizer")
+    assert events["data"][3]["message"] == "training on cpu (fp32)"
     assert first_two["has_more"] is True
     assert first_two["data"] + rest["data"] == events["data"]
 
@@ -289,12 +298,15 @@ def test_job_events_record_training_loss_every_50_steps(
     client: TestClient, team: TeamCredentials, settings: Settings
 ) -> None:
     job_id = create_job(
-        client, team, create_dataset(client, team), hyperparameters={"epochs": 9, "batch_size": 1}
+        client,
+        team,
+        create_dataset(client, team),
+        hyperparameters={"epochs": 9, "batch_size": 1, "early_stopping_patience": None},
     ).json()["id"]
     run_queued_jobs(settings)
 
     events = client.get(f"/v1/jobs/{job_id}/events?limit=500", headers=team.headers).json()
     steps = [e["data"]["step"] for e in events["data"] if "step" in e["data"]]
 
-    assert steps == [50, 100]
+    assert steps == [50, 100], events
     assert all("training loss" in e["message"] for e in events["data"] if "step" in e["data"])

@@ -22,7 +22,13 @@ from workers.webhooks import deliver_due
 GOOD_JOB = {
     "strategy": "full",
     "base_model": TINY_BASE_MODEL,
-    "hyperparameters": {"epochs": 30, "batch_size": 4, "learning_rate": 3e-3},
+    "hyperparameters": {
+        "epochs": 30,
+        "batch_size": 4,
+        "learning_rate": 3e-3,
+        "head_learning_rate_factor": 1,
+        "early_stopping_patience": None,
+    },
     "validation_split": 0.2,
 }
 NEW_EXAMPLES = [
@@ -144,7 +150,7 @@ def test_retrain_loop_promotes_a_better_model_and_rejects_one_that_is_not(
     assert version["num_examples"] == len(example_rows()) + len(NEW_EXAMPLES)
     assert second.status_code == 202, second.text
     rejected, promoted = runs(hook_client, team, trigger["id"])
-    assert promoted["status"] == "promoted", promoted
+    assert promoted["status"] == "promoted", (promoted["reason"], promoted)
     assert promoted["current_model_id"] == weak_model
     assert promoted["candidate_score"] >= promoted["current_score"] + 0.05
     assert promoted_to == promoted["candidate_model_id"]

@@ -17,12 +17,18 @@ from tests.webhook_receiver import webhook_receiver
 
 BROKER_URL = os.environ.get("ADAPTD_TEST_BROKER_URL", "redis://127.0.0.1:6379/13")
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
-def broker() -> Iterator[str]:
-    connection = redis.Redis.from_url(BROKER_URL)
+def broker(worker_index: int) -> Iterator[str]:
+    """A Redis database of this test process's own, emptied before and after the test: the
+    configured one for the first process, the ones below it for the others."""
+    server, database = BROKER_URL.rsplit("/", 1)
+    url = f"{server}/{int(database) - worker_index}"
+    connection = redis.Redis.from_url(url)
     connection.flushdb()
-    yield BROKER_URL
+    yield url
     connection.flushdb()
     connection.close()
 

@@ -2,11 +2,14 @@ import stat
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.processes import adaptd_process, free_port, wait_for, wait_for_job
 from tests.factories import csv_bytes, example_rows
 from tests.tiny_model import TINY_BASE_MODEL
 from tests.webhook_receiver import webhook_receiver
+
+pytestmark = pytest.mark.e2e
 
 
 def test_serve_on_empty_data_dir_takes_upload_to_prediction_with_webhooks(

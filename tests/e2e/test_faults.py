@@ -15,6 +15,8 @@ from app.models import JobStatus
 from tests.e2e.deployment import Deployment, deployment
 from tests.e2e.processes import wait_for
 
+pytestmark = pytest.mark.e2e
+
 CLEAN = {"run_twice": 0, "lost": 0}
 
 
@@ -53,13 +55,17 @@ def report(fault: str, tally: dict[str, int]) -> None:
 
 
 def training_pid(worker_pid: int) -> int:
-    """The worker's spawned training process (not multiprocessing's resource tracker)."""
-    children = Path(f"/proc/{worker_pid}/task/{worker_pid}/children").read_text().split()
-    for child in children:
-        command = Path(f"/proc/{child}/cmdline").read_bytes()
-        if b"spawn_main" in command and b"resource_tracker" not in command:
-            return int(child)
-    raise AssertionError(f"no training process among {children}")
+    """The worker's training process: the child of the fork server the worker started."""
+    for server in _children(worker_pid):
+        if b"forkserver" in Path(f"/proc/{server}/cmdline").read_bytes():
+            trainers = _children(server)
+            if trainers:
+                return trainers[0]
+    raise AssertionError(f"no training process under worker {worker_pid}")
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def events(cluster: Deployment, job_id: str) -> list[str]:

@@ -11,6 +11,8 @@ from app.main import create_app
 from tests.conftest import CLINC150
 from tests.factories import TeamCredentials, make_team, run_queued_jobs
 
+pytestmark = pytest.mark.e2e
+
 SHOTS = 4
 
 

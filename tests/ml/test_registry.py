@@ -2,6 +2,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.ml.arguments import FullFineTuneArguments, LoraArguments, ZeroShotArguments
+from app.ml.recipes import DataShape
 from app.ml.strategies import SPECS, Strategy, arguments_for, spec_of
 from app.schemas.hyperparameters import HYPERPARAMETERS
 
@@ -49,6 +50,31 @@ def test_arguments_take_given_values_over_defaults_and_lists_as_tuples() -> None
     assert arguments == LoraArguments(r=4, target_modules=("query",))
     assert arguments_for("full", {}) == FullFineTuneArguments()
     assert arguments_for("zero_shot", {"scale": 5.0}) == ZeroShotArguments(scale=5.0)
+    assert arguments_for("full", {"early_stopping_patience": None}).early_stopping_patience is None
+    assert arguments_for("full", {"epochs": None}) == FullFineTuneArguments()
+
+
+def test_defaults_scale_with_the_data_and_given_values_win() -> None:
+    spec = spec_of(Strategy.full)
+    small, large = DataShape(examples=120, labels=3), DataShape(examples=15_000, labels=150)
+
+    assert spec.arguments_of({}, small).epochs == 30
+    assert spec.arguments_of({}, large).epochs == 4
+    assert spec.arguments_of({"epochs": 2}, large).epochs == 2
+    assert spec_of(Strategy.frozen).arguments_of({}, DataShape(80, 4)).epochs == 1500
+    assert spec_of(Strategy.frozen).arguments_of({}, large).epochs == 40
+
+
+def test_settings_that_will_clearly_under_train_are_named_in_a_warning() -> None:
+    spec = spec_of(Strategy.frozen)
+    shape = DataShape(examples=80, labels=4)
+
+    warnings = spec.warnings(shape, spec.arguments_of({"epochs": 2}, shape))
+
+    assert len(warnings) == 1
+    assert "epochs 2 at batch_size 64 is 4 optimizer steps on 80 examples" in warnings[0]
+    assert "leave epochs out to train 1500 epochs" in warnings[0]
+    assert spec.warnings(shape, spec.arguments_of({}, shape)) == []
 
 
 def test_only_strategies_that_train_hold_out_validation_examples() -> None:

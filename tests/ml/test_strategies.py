@@ -9,14 +9,15 @@ from app.ml.arguments import (
     LoraArguments,
     ZeroShotArguments,
 )
+from app.ml.artifact import Manifest
 from app.ml.embeddings import CachedEmbeddings
 from app.ml.few_shot import supervised_contrastive_loss
 from app.ml.plan import RunContext, StrategyPlan
 from app.ml.progress import Callbacks
 from app.ml.sentence import SentenceEncoder
-from app.ml.sequence_classifier import export_merged_lora
-from app.ml.strategies import arguments_for, run
+from app.ml.strategies import arguments_for, run, spec_of
 from app.ml.zero_shot import descriptions_for, readable
+from tests.standalone import card_scores
 from tests.strategy_models import CPU, MULTI, ROWS, SMALL_RUNS, plan_for, saved_predictor
 
 
@@ -43,21 +44,15 @@ def test_lora_artifact_holds_only_adapters_and_exports_a_merged_model(
     trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
     predictor = saved_predictor(trained, plan, tmp_path / "model")
 
-    export_merged_lora(
-        tmp_path / "model", tiny_model_path, trained.labels, tmp_path / "merged", multi_label=False
-    )
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    merged = AutoModelForSequenceClassification.from_pretrained(tmp_path / "merged")
-    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "merged")
-    with torch.inference_mode():
-        logits = merged(**tokenizer(["refund my money"], return_tensors="pt")).logits
+    source = tmp_path / "model"
+    spec_of("lora").export(source, tiny_model_path, Manifest.read(source), tmp_path / "merged")
+    exported = card_scores(tmp_path / "merged", ["refund my money"])[0]
 
     files = {path.name for path in (tmp_path / "model").iterdir()}
     assert "adapter_model.safetensors" in files
     assert "model.safetensors" not in files
-    expected = predictor.probabilities(["refund my money"])
-    assert torch.allclose(logits.softmax(-1), expected, atol=1e-5)
+    expected = predictor.probabilities(["refund my money"])[0].tolist()
+    assert [exported[label] for label in trained.labels] == pytest.approx(expected, abs=1e-5)
 
 
 def test_lora_trains_only_adapters_and_the_head(tiny_model_path: str, tmp_path: Path) -> None:

@@ -116,7 +116,7 @@ def test_killed_training_process_is_retried_from_its_checkpoint(
         client,
         team,
         create_dataset(client, team),
-        hyperparameters={"epochs": 40, "batch_size": 1},
+        hyperparameters={"epochs": 8, "batch_size": 1},
     ).json()["id"]
     supervisor = threading.Thread(
         target=execute_job, args=(settings, job_id), kwargs={"worker": "w"}

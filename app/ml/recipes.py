@@ -1,0 +1,69 @@
+"""Defaults that scale with the data: how long each strategy trains on the examples a job has,
+and which settings a user gave that will clearly under-train."""
+
+import math
+from dataclasses import dataclass
+
+from app.ml.arguments import FullFineTuneArguments, HeadArguments
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What a job will train on: its training examples (after the validation split) and labels."""
+
+    examples: int
+    labels: int
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        return max(1, math.ceil(self.examples / batch_size))
+
+
+@dataclass(frozen=True)
+class StepBudget:
+    """Enough optimizer steps to fit, as epochs within bounds; fewer steps than `warn_below`
+    are too few to trust."""
+
+    steps: int
+    min_epochs: int
+    max_epochs: int
+    warn_below: int
+
+    def epochs(self, shape: DataShape, batch_size: int) -> int:
+        wanted = math.ceil(self.steps / shape.steps_per_epoch(batch_size))
+        return min(self.max_epochs, max(self.min_epochs, wanted))
+
+    def warning(self, shape: DataShape, batch_size: int, epochs: int, what: str) -> str | None:
+        steps = shape.steps_per_epoch(batch_size) * epochs
+        if steps >= self.warn_below:
+            return None
+        default = self.epochs(shape, batch_size)
+        return (
+            f"epochs {epochs} at batch_size {batch_size} is {steps} optimizer steps on "
+            f"{shape.examples} examples: too few to fit {what}, and the model may score near "
+            f"chance; leave epochs out to train {default} epochs "
+            f"({shape.steps_per_epoch(batch_size) * default} steps)"
+        )
+
+
+FINE_TUNING = StepBudget(steps=1500, min_epochs=3, max_epochs=30, warn_below=150)
+HEAD_FITTING = StepBudget(steps=3000, min_epochs=40, max_epochs=2000, warn_below=300)
+
+
+def fine_tuning_defaults(shape: DataShape, arguments: FullFineTuneArguments) -> dict[str, int]:
+    return {"epochs": FINE_TUNING.epochs(shape, arguments.batch_size)}
+
+
+def head_defaults(shape: DataShape, arguments: HeadArguments) -> dict[str, int]:
+    return {"epochs": HEAD_FITTING.epochs(shape, arguments.batch_size)}
+
+
+def fine_tuning_warnings(shape: DataShape, arguments: FullFineTuneArguments) -> list[str]:
+    warning = FINE_TUNING.warning(
+        shape, arguments.batch_size, arguments.epochs, "the encoder and a new head"
+    )
+    return [warning] if warning else []
+
+
+def head_warnings(shape: DataShape, arguments: HeadArguments) -> list[str]:
+    warning = HEAD_FITTING.warning(shape, arguments.batch_size, arguments.epochs, "the head")
+    return [warning] if warning else []
