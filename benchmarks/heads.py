@@ -9,18 +9,19 @@ recall, expected calibration error and fitting time.
 import argparse
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from app.core.config import get_settings
-from app.ml.arguments import HeadArguments
+from app.ml.arguments import FrozenArguments
 from app.ml.calibration import fit_temperature
 from app.ml.data import LabeledExample, encode_targets, label_names
 from app.ml.device import plan_device
 from app.ml.evaluation import evaluation_report
-from app.ml.head import LinearHead, fit_head
+from app.ml.head import Head, HeldOut, LinearHead, MlpHead, fit_head
 from app.ml.linear_probe import logistic_regression
 from app.ml.sentence import SentenceEncoder
 from benchmarks.common import OUT_OF_SCOPE, read_split
@@ -44,11 +45,19 @@ def embeddings(split: str, texts: list[str]) -> torch.Tensor:
     return matrix
 
 
-def adamw(args: HeadArguments) -> Fit:
-    def fit(x: torch.Tensor, y: torch.Tensor, _vx: torch.Tensor, _vy: torch.Tensor) -> LinearHead:
+def adamw(args: FrozenArguments, keep_best: bool = False) -> Fit:
+    """The `frozen` strategy's own head and fitting, with these arguments."""
+
+    def fit(x: torch.Tensor, y: torch.Tensor, vx: torch.Tensor, vy: torch.Tensor) -> Head:
         torch.manual_seed(args.seed)
-        head = LinearHead(x.shape[1], int(y.max()) + 1, x.shape[1] ** 0.5)
-        return fit_head(head, x, y, args, multi_label=False)
+        labels, scale = int(y.max()) + 1, x.shape[1] ** 0.5
+        head: Head = (
+            MlpHead(x.shape[1], labels, scale, args.hidden_size, args.dropout)
+            if args.hidden_size
+            else LinearHead(x.shape[1], labels, scale)
+        )
+        held_out = HeldOut(vx, vy) if keep_best else None
+        return fit_head(head, x, y, args, multi_label=False, held_out=held_out)
 
     return fit
 
@@ -72,13 +81,21 @@ def lbfgs(l2s: list[float]) -> Fit:
     return fit
 
 
+LINEAR = FrozenArguments(hidden_size=0)
 VARIANTS: dict[str, Fit] = {
-    "AdamW 40 epochs (today)": adamw(HeadArguments()),
-    "AdamW 100 epochs": adamw(HeadArguments(epochs=100)),
-    "AdamW 40 epochs lr 3e-3": adamw(HeadArguments(learning_rate=3e-3)),
-    "AdamW 100 epochs wd 0": adamw(HeadArguments(epochs=100, weight_decay=0.0)),
-    "L-BFGS l2 1e-4": lbfgs([1e-4]),
-    "L-BFGS l2 from 1e-5..1e-2 on validation": lbfgs([1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]),
+    "linear, AdamW 40 epochs (before)": adamw(LINEAR),
+    "linear, AdamW 100 epochs": adamw(replace(LINEAR, epochs=100)),
+    "linear, AdamW 40 epochs lr 3e-3": adamw(replace(LINEAR, learning_rate=3e-3)),
+    "linear, AdamW 100 epochs wd 0": adamw(replace(LINEAR, epochs=100, weight_decay=0.0)),
+    "linear, L-BFGS l2 1e-4": lbfgs([1e-4]),
+    "linear, L-BFGS l2 from 1e-5..1e-2 on validation": lbfgs(
+        [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+    ),
+    "MLP 1024, dropout 0.1, 40 epochs": adamw(FrozenArguments()),
+    "MLP 1024, dropout 0.1, best validation epoch (default)": adamw(FrozenArguments(), True),
+    "MLP 2048, dropout 0.2, 60 epochs": adamw(
+        FrozenArguments(hidden_size=2048, dropout=0.2, epochs=60)
+    ),
 }
 
 

@@ -170,7 +170,7 @@ class LoraArguments(FullFineTuneArguments):
 
 @dataclass(frozen=True)
 class HeadArguments(TrainedArguments):
-    """`frozen`: a linear head is fitted on fixed sentence embeddings."""
+    """How a head is fitted on fixed sentence embeddings."""
 
     epochs: int = hyperparameter(
         40,
@@ -183,6 +183,22 @@ class HeadArguments(TrainedArguments):
     learning_rate: float = hyperparameter(1e-3, "AdamW learning rate of the head.", gt=0, le=1)
     weight_decay: float = hyperparameter(
         0.01, "AdamW weight decay of the head's weights.", ge=0, le=1
+    )
+
+
+@dataclass(frozen=True)
+class FrozenArguments(HeadArguments):
+    """`frozen`: the encoder stays as pre-trained; a head is fitted on its cached embeddings,
+    keeping the epoch with the best validation score."""
+
+    hidden_size: int = hyperparameter(
+        1024,
+        "Width of the head's hidden layer (GELU, with dropout); 0 fits a linear head.",
+        ge=0,
+        le=8192,
+    )
+    dropout: float = hyperparameter(
+        0.1, "Dropout on the embeddings and on the hidden layer while fitting.", ge=0, lt=1
     )
 
 

@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from app.ml.arguments import HeadArguments
+from app.ml.arguments import FrozenArguments
 from app.ml.data import LabeledExample, check_labels, encode_targets
 from app.ml.evaluation import validation_summary
-from app.ml.head import LinearHead, fit_head
+from app.ml.head import Head, HeldOut, LinearHead, MlpHead, fit_head
 from app.ml.progress import Callbacks, EpochReport, TrainingPaused, TrainingProgress
 from app.ml.sentence import SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
@@ -20,7 +20,7 @@ FeatureLookup = Callable[[Sequence[str]], torch.Tensor]
 class FrozenTrainer:
     def __init__(
         self,
-        args: HeadArguments,
+        args: FrozenArguments,
         *,
         encoder: SentenceEncoder,
         features: FeatureLookup | None = None,
@@ -43,10 +43,16 @@ class FrozenTrainer:
         train_features = self.features([example.text for example in train])
         validation_features = self.features([example.text for example in validation])
         torch.manual_seed(self.args.seed)
-        head = LinearHead(self.encoder.dimension, len(labels), math.sqrt(self.encoder.dimension))
-        targets = encode_targets(train, labels, multi_label)
+        head = self._head(len(labels))
+        held_out = HeldOut(validation_features, encode_targets(validation, labels, multi_label))
         fit_head(
-            head, train_features, targets, self.args, multi_label=multi_label, on_epoch=self._epoch
+            head,
+            train_features,
+            encode_targets(train, labels, multi_label),
+            self.args,
+            multi_label=multi_label,
+            on_epoch=self._epoch,
+            held_out=held_out if validation else None,
         )
         classifier = SentenceClassifier(self.encoder, head, labels, multi_label)
         finish(
@@ -59,6 +65,13 @@ class FrozenTrainer:
         )
         classifier.metrics |= training_figures(started, len(train), self.encoder)
         return classifier
+
+    def _head(self, num_labels: int) -> Head:
+        dimension, hidden = self.encoder.dimension, self.args.hidden_size
+        scale = math.sqrt(dimension)
+        if hidden == 0:
+            return LinearHead(dimension, num_labels, scale)
+        return MlpHead(dimension, num_labels, scale, hidden, self.args.dropout)
 
     def _epoch(self, epoch: int, loss: float) -> None:
         self.callbacks.on_progress(

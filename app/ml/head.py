@@ -1,7 +1,10 @@
 """A linear classification head over sentence embeddings, and how it is fitted."""
 
+import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 
@@ -33,6 +36,38 @@ class LinearHead(torch.nn.Module):
         return head
 
 
+class MlpHead(torch.nn.Module):
+    """logits = W2 gelu(W1 (scale x)) + b2, with dropout on the input and the hidden layer
+    while training. `linear` is the layer that computes the logits, as in `LinearHead`."""
+
+    def __init__(
+        self, dimension: int, num_labels: int, scale: float, hidden: int, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.hidden = torch.nn.Linear(dimension, hidden)
+        self.linear = torch.nn.Linear(hidden, num_labels)
+        self.dropout = torch.nn.Dropout(dropout)
+        self.scale: torch.Tensor
+        self.register_buffer("scale", torch.tensor(float(scale)))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        hidden = self.hidden(self.dropout(features * self.scale))
+        logits: torch.Tensor = self.linear(self.dropout(torch.nn.functional.gelu(hidden)))
+        return logits
+
+
+Head = LinearHead | MlpHead
+
+
+def head_of_state(state: Mapping[str, torch.Tensor]) -> Head:
+    """An empty head of the shape these saved weights have."""
+    labels, width = state["linear.weight"].shape
+    if "hidden.weight" in state:
+        hidden, dimension = state["hidden.weight"].shape
+        return MlpHead(dimension, labels, 1.0, hidden)
+    return LinearHead(width, labels, 1.0)
+
+
 def probabilities(logits: torch.Tensor, multi_label: bool) -> torch.Tensor:
     return logits.float().sigmoid() if multi_label else logits.float().softmax(dim=-1)
 
@@ -48,19 +83,44 @@ def head_loss(
 
 
 EpochLosses = Callable[[int, float], None]
+H = TypeVar("H", bound=torch.nn.Module)
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """Validation features and targets that decide which epoch of a head to keep."""
+
+    features: torch.Tensor
+    targets: torch.Tensor
+
+    @torch.inference_mode()
+    def score(self, head: torch.nn.Module, multi_label: bool) -> float:
+        """Higher is better: accuracy for single-label heads, minus the loss for multi-label."""
+        head.eval()
+        logits = head(self.features)
+        head.train()
+        if multi_label:
+            return -float(head_loss(logits, self.targets, multi_label=True))
+        return float((logits.argmax(-1) == self.targets).float().mean())
+
+    @staticmethod
+    def patience(epochs: int) -> int:
+        return max(10, epochs // 10)
 
 
 def fit_head(
-    head: LinearHead,
+    head: H,
     features: torch.Tensor,
     targets: torch.Tensor,
     args: HeadArguments,
     *,
     multi_label: bool,
     on_epoch: EpochLosses | None = None,
-) -> LinearHead:
+    held_out: HeldOut | None = None,
+) -> H:
     """Mini-batch AdamW with a cosine schedule; features stay on the CPU, where a head of this
-    size trains in seconds."""
+    size trains in seconds. With `held_out`, the epoch that scores best on it is kept, and
+    fitting stops once a tenth of the epochs (at least 10) bring no better score."""
     generator = torch.Generator().manual_seed(args.seed)
     optimizer = torch.optim.AdamW(
         head.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay
@@ -68,6 +128,7 @@ def fit_head(
     steps_per_epoch = math.ceil(len(features) / args.batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps_per_epoch * args.epochs)
     head.train()
+    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
     for epoch in range(1, args.epochs + 1):
         total = 0.0
         for indices in torch.randperm(len(features), generator=generator).split(args.batch_size):
@@ -79,4 +140,13 @@ def fit_head(
             total += float(loss.item()) * len(indices)
         if on_epoch is not None:
             on_epoch(epoch, total / len(features))
+        if held_out is None:
+            continue
+        score = held_out.score(head, multi_label)
+        if best is None or score > best[0]:
+            best = (score, epoch, copy.deepcopy(head.state_dict()))
+        elif epoch - best[1] >= HeldOut.patience(args.epochs):
+            break
+    if best is not None:
+        head.load_state_dict(best[2])
     return head.eval()

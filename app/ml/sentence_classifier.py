@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 from app.ml.calibration import fit_temperature, scale_linear
 from app.ml.data import LabeledExample, encode_targets
 from app.ml.device import DevicePlan
-from app.ml.head import LinearHead, probabilities
+from app.ml.head import Head, head_of_state, probabilities
 from app.ml.sentence import EncoderSource, SentenceEncoder, parameter_bytes
 
 HEAD_FILE = "head.safetensors"
@@ -22,7 +22,7 @@ ENCODER_DIRECTORY = "encoder"
 @dataclass
 class SentenceClassifier:
     encoder: SentenceEncoder
-    head: LinearHead
+    head: Head
     labels: list[str]
     multi_label: bool
     metrics: dict[str, float] = field(default_factory=dict)
@@ -78,6 +78,6 @@ class SentenceClassifier:
         else:
             encoder = encoders(Path(base_model_path), max_length, device)
         state = load_file(directory / HEAD_FILE)
-        head = LinearHead(state["linear.weight"].shape[1], len(labels), 1.0)
+        head = head_of_state(state)
         head.load_state_dict(state)
         return cls(encoder, head.eval(), labels, multi_label, owns_encoder=own_encoder.is_dir())

@@ -13,8 +13,8 @@ from peft import LoraConfig, TaskType
 
 from app.ml.arguments import (
     FewShotArguments,
+    FrozenArguments,
     FullFineTuneArguments,
-    HeadArguments,
     LoraArguments,
     StrategyArguments,
     TrainedArguments,
@@ -174,7 +174,7 @@ def _through_encoder(
     )
 
 
-def _fit_head(plan: StrategyPlan, args: HeadArguments, context: RunContext) -> TrainedClassifier:
+def _fit_head(plan: StrategyPlan, args: FrozenArguments, context: RunContext) -> TrainedClassifier:
     encoder = _encoder(plan, context)
     features = (
         CachedEmbeddings(context.embeddings_dir, encoder, plan.corpora)
@@ -307,7 +307,7 @@ SPECS: dict[Strategy, StrategySpec[Any]] = {
         ),
         StrategySpec(
             Strategy.frozen,
-            HeadArguments,
+            FrozenArguments,
             _fit_head,
             _load_sentence_classifier,
             shares_base=True,

@@ -3,13 +3,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.ml.arguments import FullFineTuneArguments, LoraArguments
+from app.ml.arguments import FrozenArguments, FullFineTuneArguments, LoraArguments
 from app.ml.batching import length_grouped_batches, shuffled_batches
 from app.ml.calibration import fit_temperature
+from app.ml.head import HeldOut, LinearHead, MlpHead, fit_head
 from app.ml.loading import load_classifier
 from app.ml.optimization import parameter_groups
 from app.ml.plan import RunContext
 from app.ml.progress import Callbacks
+from app.ml.sentence_classifier import SentenceClassifier
 from app.ml.strategies import lora_config, run
 from app.ml.trainer import FullFineTuner
 from tests.strategy_models import CPU, ROWS, SMALL_RUNS, plan_for, saved_predictor, train_and_save
@@ -102,3 +104,42 @@ def test_lora_config_puts_adapters_where_the_arguments_say() -> None:
 
     assert config.r == 4
     assert set(config.target_modules) == {"query", "value"}
+
+
+@pytest.mark.parametrize(("hidden_size", "head_type"), [(16, MlpHead), (0, LinearHead)])
+def test_frozen_head_is_an_mlp_or_linear_and_loads_back_as_trained(
+    tiny_model_path: str, tmp_path: Path, hidden_size: int, head_type: type
+) -> None:
+    plan = plan_for("frozen", tiny_model_path, ROWS, epochs=20, hidden_size=hidden_size)
+    trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
+    predictor = saved_predictor(trained, plan, tmp_path / "model")
+
+    scorer = predictor.scorer
+    assert isinstance(scorer, SentenceClassifier)
+    assert isinstance(scorer.head, head_type)
+    texts = [row.text for row in ROWS]
+    right = sum(p.label == row.label for p, row in zip(predictor.predict(texts), ROWS, strict=True))
+    assert right / len(ROWS) == pytest.approx(trained.metrics["accuracy"])
+
+
+def test_a_head_fitted_with_held_out_data_keeps_its_best_epoch_and_stops() -> None:
+    generator = torch.Generator().manual_seed(0)
+    features = torch.randn(40, 8, generator=generator)
+    targets = torch.randint(0, 2, (40,), generator=generator)
+    held_out = HeldOut(torch.randn(20, 8, generator=generator), torch.zeros(20, dtype=torch.long))
+    head = MlpHead(8, 2, 1.0, 16)
+    scores: list[float] = []
+
+    fit_head(
+        head,
+        features,
+        targets,
+        FrozenArguments(epochs=200, batch_size=8, learning_rate=1e-2),
+        multi_label=False,
+        on_epoch=lambda _epoch, _loss: scores.append(held_out.score(head, multi_label=False)),
+        held_out=held_out,
+    )
+
+    assert len(scores) < 200
+    assert len(set(scores)) > 1
+    assert held_out.score(head, multi_label=False) == max(scores)

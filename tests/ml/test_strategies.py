@@ -5,7 +5,7 @@ import torch
 
 from app.ml.arguments import (
     FewShotArguments,
-    HeadArguments,
+    FrozenArguments,
     LoraArguments,
     ZeroShotArguments,
 )
@@ -153,6 +153,6 @@ def test_readable_label_names() -> None:
 
 def test_arguments_fill_in_strategy_defaults() -> None:
     assert arguments_for("lora", {"r": 4}) == LoraArguments(r=4)
-    assert arguments_for("frozen", {}) == HeadArguments()
+    assert arguments_for("frozen", {}) == FrozenArguments()
     assert arguments_for("few_shot", {"temperature": 0.1}) == FewShotArguments(temperature=0.1)
     assert arguments_for("zero_shot", {"scale": None}) == ZeroShotArguments()
