@@ -1,6 +1,15 @@
 from fastapi import APIRouter
 
-from app.api.routes import aliases, datasets, jobs, models, teams, triggers, webhooks
+from app.api.routes import (
+    aliases,
+    datasets,
+    jobs,
+    models,
+    strategies,
+    teams,
+    triggers,
+    webhooks,
+)
 
 api_router = APIRouter(prefix="/v1")
 api_router.include_router(teams.router)
@@ -10,3 +19,4 @@ api_router.include_router(models.router)
 api_router.include_router(aliases.router)
 api_router.include_router(webhooks.router)
 api_router.include_router(triggers.router)
+api_router.include_router(strategies.router)

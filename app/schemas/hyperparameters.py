@@ -2,6 +2,7 @@
 dataclass in `app.ml.arguments`. Every field is optional: an omitted one takes the dataclass
 default, and the job shows the values it actually used."""
 
+import json
 from dataclasses import MISSING, Field, fields
 from typing import Annotated, Any, Literal
 
@@ -47,9 +48,10 @@ def schema_of(strategy: Strategy, arguments: type[StrategyArguments]) -> type[Hy
 def _optional(field: Field[Any]) -> Any:
     bounds: Bounds = field.metadata[HYPERPARAMETER]
     annotation: Any = field.type
+    description = f"{bounds.description} Default: {_default(field)}."
     return (
         annotation | None,
-        pydantic.Field(default=None, description=bounds.description, **bounds.constraints()),
+        pydantic.Field(default=None, description=description, **bounds.constraints()),
     )
 
 
@@ -57,7 +59,7 @@ def _default(field: Field[Any]) -> str:
     value = field.default
     if value is MISSING:
         return "required"
-    return repr(list(value) if isinstance(value, tuple) else value)
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
 
 
 HYPERPARAMETERS: dict[Strategy, type[Hyperparameters]] = {
