@@ -136,6 +136,7 @@ class ServedModel:
     labels: list[str]
     multi_label: bool
     int8: bool
+    abstain_threshold: float | None
 
 
 def get_served_model(model_id: str, settings: SettingsDep, credentials: Credentials) -> ServedModel:
@@ -150,6 +151,7 @@ def get_served_model(model_id: str, settings: SettingsDep, credentials: Credenti
             list(model.labels),
             model.multi_label,
             int8=model.acceleration is not None,
+            abstain_threshold=model.abstain_threshold,
         )
 
 

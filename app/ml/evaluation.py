@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from app.ml.data import LabeledExample
+from app.ml.out_of_scope import out_of_scope_label, threshold_sweep
 
 CALIBRATION_BINS = 10
 TOP_CONFUSIONS = 10
@@ -21,13 +22,15 @@ def evaluation_report(
     multi_label: bool,
     thresholds: Sequence[float] | None = None,
 ) -> dict[str, Any]:
-    """Accuracy, macro/micro F1, per-label scores, confusions and calibration.
+    """Accuracy, macro/micro F1, per-label scores, confusions and calibration, and for
+    single-label models the abstention threshold sweep.
 
     Single-label predictions are the best-scoring label; multi-label predictions are every
     label at or above its threshold (0.5 where none is given). Accuracy of multi-label data is
     the share of examples whose predicted label set is exactly right.
     """
     truth = _multi_hot(labels, examples)
+    abstention: dict[str, Any] = {}
     if multi_label:
         cutoffs = np.asarray(thresholds if thresholds is not None else [0.5] * len(labels))
         predicted = (probabilities >= cutoffs).astype(int)
@@ -43,6 +46,11 @@ def evaluation_report(
         calibration = _expected_calibration_error(
             probabilities.max(axis=1), (best == true_index).astype(float)
         )
+        outside = out_of_scope_label(labels)
+        abstention = {
+            "out_of_scope_label": outside,
+            "threshold_sweep": threshold_sweep(labels, examples, probabilities, outside),
+        }
     return {
         "num_examples": len(examples),
         "multi_label": multi_label,
@@ -52,6 +60,7 @@ def evaluation_report(
         "per_label": _per_label_scores(labels, truth, predicted),
         **confusion,
         "expected_calibration_error": calibration,
+        **abstention,
     }
 
 

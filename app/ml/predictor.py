@@ -23,12 +23,14 @@ class LabelScore:
 @dataclass(frozen=True)
 class Prediction:
     """The best label and its score; `labels` are all labels the model assigns: the best one
-    for single-label models, every label at or above its threshold for multi-label models."""
+    for single-label models, every label at or above its threshold for multi-label models.
+    A single-label model abstains (no label) when the best score is under its threshold."""
 
-    label: str
+    label: str | None
     score: float
     labels: list[str]
     scores: list[LabelScore]
+    abstained: bool = False
 
 
 class Predictor:
@@ -113,17 +115,25 @@ class Predictor:
         texts: Sequence[str],
         top_k: int | None = None,
         thresholds: Mapping[str, float] | None = None,
+        abstain_below: float | None = None,
     ) -> list[Prediction]:
-        return self.predictions(self.probabilities(texts), top_k, thresholds)
+        return self.predictions(self.probabilities(texts), top_k, thresholds, abstain_below)
 
     def predictions(
         self,
         probabilities: torch.Tensor,
         top_k: int | None = None,
         thresholds: Mapping[str, float] | None = None,
+        abstain_below: float | None = None,
     ) -> list[Prediction]:
+        """`abstain_below`: a single-label model gives no label where its best score is
+        lower."""
         cutoffs = self._cutoffs(thresholds or {})
-        return [self._prediction(row, top_k, cutoffs) for row in probabilities.tolist()]
+        rows = probabilities.tolist()
+        predictions = [self._prediction(row, top_k, cutoffs) for row in rows]
+        if abstain_below is None or self.multi_label:
+            return predictions
+        return [_abstained(p) if p.score < abstain_below else p for p in predictions]
 
     def _cutoffs(self, overrides: Mapping[str, float]) -> list[float]:
         return [
@@ -148,6 +158,10 @@ class Predictor:
         return Prediction(
             ranked[0].label, ranked[0].score, chosen, ranked[:top_k] if top_k else ranked
         )
+
+
+def _abstained(prediction: Prediction) -> Prediction:
+    return Prediction(None, prediction.score, [], prediction.scores, abstained=True)
 
 
 def probabilities_together(

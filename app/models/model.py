@@ -1,6 +1,6 @@
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, false
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TimestampMixin
@@ -20,3 +20,4 @@ class Model(TimestampMixin, Base):
     artifact_key: Mapped[str] = mapped_column(String(200))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     acceleration: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    abstain_threshold: Mapped[float | None] = mapped_column(Float, default=None)

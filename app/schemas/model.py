@@ -63,7 +63,24 @@ class ModelPublic(BaseModel):
         description="How the model is served faster, with the accuracy change measured; null "
         "when served as trained."
     )
+    abstain_threshold: float | None = Field(
+        description="A single-label model answers no label (`abstained`) where its best score "
+        "is under this. Chosen in training on validation data that holds out-of-scope examples "
+        "(a label named `oos` or `out_of_scope`): the most of them caught while in-scope "
+        "accuracy stays within a point; null (never abstain) without such data. Set it with "
+        "PATCH, or per request."
+    )
     created_at: datetime
+
+
+class ModelUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    abstain_threshold: float | None = Field(
+        ge=0,
+        le=1,
+        description="Abstain under this best score; null never abstains. Single-label only.",
+    )
 
 
 class ModelsPublic(BaseModel):
@@ -81,6 +98,13 @@ class PredictRequest(BaseModel):
         description="Multi-label models only: a cut-off for every label, or per label, in "
         "place of the thresholds tuned on the validation data.",
     )
+    abstain_threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Single-label models only: abstain where the best score is under this, in "
+        "place of the model's `abstain_threshold`; null never abstains.",
+    )
 
     @property
     def texts(self) -> list[str]:
@@ -93,13 +117,17 @@ class LabelScorePublic(BaseModel):
 
 
 class PredictionPublic(BaseModel):
-    label: str = Field(description="The best-scoring label.")
-    score: float
+    label: str | None = Field(description="The best-scoring label; null where the model abstained.")
+    score: float = Field(description="The best label's score.")
     labels: list[str] = Field(
-        description="The labels assigned: the best one for a single-label model, every label "
-        "at or above its threshold for a multi-label model."
+        description="The labels assigned: the best one for a single-label model (none where it "
+        "abstained), every label at or above its threshold for a multi-label model."
     )
     scores: list[LabelScorePublic]
+    abstained: bool = Field(
+        description="The best score is under the abstain threshold: the text may belong to no "
+        "label the model knows."
+    )
 
 
 class PredictResponse(BaseModel):

@@ -1,7 +1,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.problems import Conflict
+from app.core.problems import Conflict, ValidationFailed
 from app.core.storage import ArtifactStore
 from app.models import Alias, Model
 from app.services.queries import Page, get_owned, paginate
@@ -27,3 +27,14 @@ def delete(session: Session, *, model: Model, store: ArtifactStore) -> None:
     session.delete(model)
     session.commit()
     store.delete(model.artifact_key)
+
+
+def update(session: Session, *, model: Model, abstain_threshold: float | None) -> Model:
+    if model.multi_label and abstain_threshold is not None:
+        message = "abstain_threshold applies to single-label models only; they use thresholds"
+        raise ValidationFailed(
+            message, errors=[{"location": "abstain_threshold", "message": message}]
+        )
+    model.abstain_threshold = abstain_threshold
+    session.commit()
+    return model

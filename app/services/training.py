@@ -14,6 +14,7 @@ from app.ml.artifact import save_artifact
 from app.ml.data import LabeledExample, TrainingDataError, label_names, stratified_split
 from app.ml.device import plan_device
 from app.ml.loading import BaseModelError
+from app.ml.out_of_scope import choose_threshold
 from app.ml.plan import RunContext, StrategyPlan, TrainedClassifier, manifest_for
 from app.ml.progress import Callbacks, PauseCheck, TrainingPaused
 from app.ml.strategies import arguments_for, run, spec_of
@@ -121,6 +122,7 @@ def _publish(
             dataset_id=job.validation_dataset_id,
             kind="validation",
         )
+        model.abstain_threshold = choose_threshold(evaluation.report.get("threshold_sweep", []))
     return _Published(model, evaluation)
 
 

@@ -32,6 +32,7 @@ from app.schemas.model import (
     LabelScorePublic,
     ModelPublic,
     ModelsPublic,
+    ModelUpdate,
     PredictionPublic,
     PredictRequest,
     PredictResponse,
@@ -54,6 +55,7 @@ def to_public(model: Model) -> ModelPublic:
         acceleration=(
             AccelerationPublic.model_validate(model.acceleration) if model.acceleration else None
         ),
+        abstain_threshold=model.abstain_threshold,
         created_at=model.created_at,
     )
 
@@ -64,6 +66,7 @@ def prediction_public(prediction: Prediction) -> PredictionPublic:
         score=prediction.score,
         labels=prediction.labels,
         scores=[LabelScorePublic(label=s.label, score=s.score) for s in prediction.scores],
+        abstained=prediction.abstained,
     )
 
 
@@ -101,6 +104,15 @@ def download_model(model: ModelDep, store: StoreDep) -> StreamingResponse:
     )
 
 
+@router.patch("/{model_id}", response_model=ModelPublic)
+def update_model(
+    body: ModelUpdate, model: ModelDep, session: SessionDep, _key: WriteKey
+) -> ModelPublic:
+    """Set the model's abstain threshold (the only setting a trained model has)."""
+    models.update(session, model=model, abstain_threshold=body.abstain_threshold)
+    return to_public(model)
+
+
 @router.delete("/{model_id}", status_code=204)
 def delete_model(
     model: ModelDep, session: SessionDep, store: StoreDep, cache: ModelCacheDep, _key: WriteKey
@@ -129,12 +141,15 @@ async def predict(
     texts = body.texts
     _check_inputs(texts, settings.max_predict_inputs, settings.max_text_chars)
     thresholds = _thresholds(body.thresholds, model)
+    abstain_below = _abstain_threshold(body, model)
     predictor = cache.peek(model.artifact_key, int8=model.int8)
     if predictor is None:
         load = partial(cache.get, model.artifact_key, int8=model.int8)
         predictor = await run_in_threadpool(load)
     probabilities = await batcher.probabilities(predictor, texts)
-    predictions = predictor.predictions(probabilities, top_k=body.top_k, thresholds=thresholds)
+    predictions = predictor.predictions(
+        probabilities, top_k=body.top_k, thresholds=thresholds, abstain_below=abstain_below
+    )
     return PredictResponse(
         model_id=model.id, predictions=[prediction_public(p) for p in predictions]
     )
@@ -235,6 +250,17 @@ def _thresholds(
         message = f"labels {unknown} are not labels of model {model.id}"
         raise ValidationFailed(message, errors=[{"location": "thresholds", "message": message}])
     return given
+
+
+def _abstain_threshold(body: PredictRequest, model: ServedModel) -> float | None:
+    if "abstain_threshold" not in body.model_fields_set:
+        return model.abstain_threshold
+    if model.multi_label:
+        message = "abstain_threshold applies to single-label models only; use thresholds"
+        raise ValidationFailed(
+            message, errors=[{"location": "abstain_threshold", "message": message}]
+        )
+    return body.abstain_threshold
 
 
 def _check_inputs(texts: list[str], max_inputs: int, max_chars: int) -> None:
