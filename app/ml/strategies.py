@@ -90,6 +90,8 @@ class StrategySpec(Generic[A]):
         scaled_defaults: Defaults that depend on the data (how long to train), for the
             hyperparameters a job does not give.
         warnings: What in a job's arguments will clearly under-train on its data.
+        checkpoints: Training saves a checkpoint every epoch and resumes from it, so a run
+            can stop after an epoch and go on later (`auto` races such runs).
     """
 
     strategy: Strategy
@@ -104,6 +106,7 @@ class StrategySpec(Generic[A]):
     max_median_per_label: int | None = None
     scaled_defaults: ScaledDefaults[A] = lambda _shape, _arguments: {}
     warnings: Warnings[A] = lambda _shape, _arguments: []
+    checkpoints: bool = False
 
     @property
     def trains_on_examples(self) -> bool:
@@ -292,6 +295,7 @@ SPECS: dict[Strategy, StrategySpec[Any]] = {
             min_median_per_label=5,
             scaled_defaults=fine_tuning_defaults,
             warnings=fine_tuning_warnings,
+            checkpoints=True,
         ),
         StrategySpec(
             Strategy.lora,
@@ -304,6 +308,7 @@ SPECS: dict[Strategy, StrategySpec[Any]] = {
             min_median_per_label=5,
             scaled_defaults=fine_tuning_defaults,
             warnings=fine_tuning_warnings,
+            checkpoints=True,
         ),
         StrategySpec(
             Strategy.frozen,

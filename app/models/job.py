@@ -40,6 +40,8 @@ class Job(TimestampMixin, Base):
     strategy_reason: Mapped[str | None] = mapped_column(Text, default=None)
     init_from_model_id: Mapped[str | None] = mapped_column(String(40), default=None)
     budget: Mapped[str] = mapped_column(String(20), server_default="standard")
+    budget_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    auto_decision: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     label_descriptions: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
     base_model: Mapped[str] = mapped_column(String(200))
     hyperparameters: Mapped[dict[str, Any]] = mapped_column(JSON)

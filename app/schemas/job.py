@@ -27,11 +27,20 @@ class JobCreate(BaseModel):
     )
     strategy: RequestedStrategy = Field(
         default=Strategy.full,
-        description="How the encoder is adapted; `auto` chooses from the dataset's examples "
-        "per label and `budget`, and the job says which and why.",
+        description="How the encoder is adapted; `auto` measures the strategies that fit the "
+        "dataset within `budget_seconds` and runs the best, and the job says which and why.",
     )
     budget: Literal["low", "standard", "high"] = Field(
-        default="standard", description="How much compute `auto` may choose to spend."
+        default="standard",
+        description="How long `auto` may spend, as a preset of `budget_seconds`: low 300, "
+        "standard 1800, high 7200. Default: standard.",
+    )
+    budget_seconds: int | None = Field(
+        default=None,
+        ge=10,
+        le=7 * 24 * 3600,
+        description="How many seconds of training `auto` may spend, measurements included; "
+        "overrides `budget`. `frozen` always runs, even past it. Default: the `budget` preset.",
     )
     base_model: str | None = Field(default=None, min_length=1, max_length=200)
     hyperparameters: dict[str, Any] = Field(
@@ -80,6 +89,34 @@ class JobProgress(BaseModel):
     eta_seconds: int | None = None
 
 
+class AutoTrial(BaseModel):
+    strategy: Strategy
+    outcome: Literal["complete", "raced", "over budget"] = Field(
+        description="`complete`: trained to the end; `raced`: stopped after its first epoch, "
+        "behind another run; `over budget`: stopped when its pace projected past the budget."
+    )
+    seconds: float
+    validation_score: float | None = Field(
+        description="The decision metric on the validation examples (after `epochs_measured` "
+        "epochs for a raced run)."
+    )
+    projected_seconds: float | None = Field(
+        description="The whole run's length, projected from its first steps or epoch."
+    )
+    epochs_measured: int | None
+
+
+class AutoDecision(BaseModel):
+    """What `auto` measured, what it projected and why the winner won."""
+
+    budget_seconds: float
+    metric: str = Field(description="`accuracy`, or `micro_f1` for multi-label data.")
+    trials: list[AutoTrial]
+    finishing: Strategy | None = Field(description="The raced run chosen to finish.")
+    chosen: Strategy | None = Field(description="The run whose model the job publishes.")
+    reason: str
+
+
 class JobError(BaseModel):
     code: str
     message: str
@@ -96,6 +133,8 @@ class JobPublic(BaseModel):
     strategy_reason: str | None
     init_from_model_id: str | None = None
     budget: str
+    budget_seconds: int | None = None
+    auto: AutoDecision | None = None
     base_model: str
     hyperparameters: dict[str, Any]
     label_descriptions: dict[str, str] | None

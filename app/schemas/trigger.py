@@ -20,6 +20,7 @@ class TriggerJob(BaseModel):
 
     strategy: RequestedStrategy = Strategy.full
     budget: Literal["low", "standard", "high"] = "standard"
+    budget_seconds: int | None = Field(default=None, ge=10, le=7 * 24 * 3600)
     base_model: str | None = Field(default=None, min_length=1, max_length=200)
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     label_descriptions: dict[str, LabelDescription] | None = Field(default=None, max_length=10_000)

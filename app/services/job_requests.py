@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.core.problems import ValidationFailed
 from app.ml.arguments import StrategyArguments
+from app.ml.auto import BUDGET_PRESETS
 from app.ml.recipes import DataShape
 from app.ml.strategies import Strategy, spec_of
 from app.models import Dataset, Job
@@ -34,7 +35,13 @@ def add(session: Session, *, team_id: str, request: JobCreate, settings: Setting
         known = sorted(settings.registered_base_models)
         raise _invalid("base_model", f"unknown base model {base_model!r}; known: {known}")
     _check_validation_dataset(session, team_id, request, dataset)
-    strategy, reason = _strategy(request, dataset)
+    budget_seconds = request.budget_seconds or BUDGET_PRESETS[request.budget]
+    strategy, reason = _strategy(request, dataset, budget_seconds)
+    if request.init_from_model is not None and request.strategy == "auto":
+        raise _invalid(
+            "init_from_model",
+            "`auto` starts from the base model; name `full` or `lora` to continue a model",
+        )
     if request.init_from_model is not None:
         _check_init_model(session, team_id, request.init_from_model, strategy, base_model, dataset)
     labels = set(dataset.label_counts) if dataset else set(request.label_descriptions or {})
@@ -55,6 +62,7 @@ def add(session: Session, *, team_id: str, request: JobCreate, settings: Setting
         strategy_reason=reason,
         init_from_model_id=request.init_from_model,
         budget=request.budget,
+        budget_seconds=budget_seconds if _measures(request, dataset) else None,
         base_model=base_model,
         hyperparameters=arguments.to_dict(),
         label_descriptions=request.label_descriptions,
@@ -164,10 +172,23 @@ def _check_validation_dataset(
         )
 
 
-def _strategy(request: JobCreate, dataset: Dataset | None) -> tuple[Strategy, str | None]:
+def _measures(request: JobCreate, dataset: Dataset | None) -> bool:
+    """An `auto` job with examples measures strategies when it runs."""
+    return request.strategy == "auto" and dataset is not None and bool(dataset.label_counts)
+
+
+def _strategy(
+    request: JobCreate, dataset: Dataset | None, budget_seconds: int
+) -> tuple[Strategy, str | None]:
     counts = dataset.label_counts if dataset else None
     if request.strategy == "auto":
-        return strategy_choice.choose(counts, request.budget)
+        if request.hyperparameters and _measures(request, dataset):
+            raise _invalid(
+                "hyperparameters",
+                "`auto` measures each strategy with its defaults; name a strategy to set "
+                "hyperparameters",
+            )
+        return strategy_choice.choose(counts, budget_seconds)
     if counts is not None and spec_of(request.strategy).trains_on_examples:
         refusal = strategy_choice.refusal(request.strategy, counts)
         if refusal:
@@ -188,9 +209,15 @@ def _check_descriptions(request: JobCreate, labels: set[str], strategy: Strategy
 
 
 def check_hyperparameters(strategy: RequestedStrategy, given: dict[str, Any]) -> None:
-    """Refuse now what a job of `strategy` would refuse later (`auto` decides later)."""
+    """Refuse now what a job of `strategy` would refuse later."""
     if strategy != "auto":
         _arguments(strategy, given, None)
+    elif given:
+        raise _invalid(
+            "hyperparameters",
+            "`auto` measures each strategy with its defaults; name a strategy to set "
+            "hyperparameters",
+        )
 
 
 def _arguments(

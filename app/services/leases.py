@@ -76,6 +76,18 @@ def record_progress(
     return _write(session, statement, event)
 
 
+def record_values(
+    session: Session,
+    *,
+    job_id: str,
+    lease_token: str,
+    values: dict[str, Any],
+    event: JobEvent | None = None,
+) -> bool:
+    """Settle columns of the job (what `auto` measured and chose) while the lease is ours."""
+    return _write(session, _working(job_id, lease_token).values(**values), event)
+
+
 def record_device(session: Session, *, job_id: str, lease_token: str, device: str) -> bool:
     event = events.note(job_id, "info", f"training on {device}", device=device)
     return _write(session, _working(job_id, lease_token).values(device=device), event)
@@ -100,9 +112,10 @@ def succeed(
     model: Model,
     progress: dict[str, Any],
     evaluation: Evaluation | None = None,
+    settled: dict[str, Any] | None = None,
 ) -> bool:
     """Publish the model (and its validation evaluation) and finish the job in one
-    transaction, only while the lease is ours."""
+    transaction, only while the lease is ours; `settled` holds job columns the run decided."""
     session.add(model)
     session.flush()
     if evaluation is not None:
@@ -115,6 +128,7 @@ def succeed(
             progress=progress,
             finished_at=func.now(),
             lease_token=None,
+            **(settled or {}),
         )
     )
     if rowcount(finished) != 1:

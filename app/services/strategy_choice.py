@@ -12,29 +12,30 @@ def median_per_label(label_counts: Mapping[str, int]) -> float:
     return float(statistics.median(label_counts.values())) if label_counts else 0.0
 
 
-def choose(label_counts: Mapping[str, int] | None, budget: str) -> tuple[Strategy, str]:
-    """The strategy `auto` runs, and why, in words a user can check against the dataset."""
+def contestants(label_counts: Mapping[str, int]) -> list[Strategy]:
+    """The strategies `auto` measures on a dataset with these counts, cheapest first; `frozen`
+    always, as the floor."""
+    median = median_per_label(label_counts)
+    chosen = [Strategy.frozen]
+    if median <= FEW_SHOT_MAX_PER_LABEL and refusal(Strategy.few_shot, label_counts) is None:
+        chosen.append(Strategy.few_shot)
+    chosen.extend(s for s in (Strategy.lora, Strategy.full) if refusal(s, label_counts) is None)
+    return chosen
+
+
+def choose(label_counts: Mapping[str, int] | None, budget_seconds: int) -> tuple[Strategy, str]:
+    """The strategy an `auto` job starts with, and why, in words a user can check against the
+    dataset: `zero_shot` without examples, else `frozen` until the measurements decide."""
     if not label_counts:
         return Strategy.zero_shot, "no training examples: labels are matched to their descriptions"
     median = median_per_label(label_counts)
     size = f"{len(label_counts)} labels with a median of {median:g} examples per label"
-    if budget == "low":
-        return (
-            Strategy.frozen,
-            f"{size} and a low budget: only a head is trained on cached embeddings",
-        )
-    if median <= FEW_SHOT_MAX_PER_LABEL:
-        return (
-            Strategy.few_shot,
-            f"{size} (at most {FEW_SHOT_MAX_PER_LABEL}): contrastive few-shot adaptation "
-            "makes the most of a handful of examples",
-        )
-    if budget == "high":
-        return Strategy.full, f"{size} and a high budget: every encoder weight is fine-tuned"
+    others = [f"`{s}`" for s in contestants(label_counts)[1:]]
+    measured = f", then measures {', '.join(others)}" if others else ""
     return (
-        Strategy.lora,
-        f"{size} and a standard budget: LoRA adapters come near full fine-tuning "
-        "with a small artifact",
+        Strategy.frozen,
+        f"{size}: `auto` fits `frozen` first{measured} within {budget_seconds} s and keeps the "
+        "run with the best validation score; the job's strategy becomes the winner",
     )
 
 

@@ -1,6 +1,7 @@
 """What a training process does with a claimed job: plan, train, publish, all under its lease."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 from sqlalchemy.orm import Session
@@ -11,17 +12,19 @@ from app.core.ids import new_id
 from app.core.storage import ArtifactStore, size_of
 from app.ml.arguments import StrategyArguments, TrainedArguments
 from app.ml.artifact import save_artifact
+from app.ml.auto import AutoOutcome, AutoRun, Decision
 from app.ml.data import LabeledExample, TrainingDataError, label_names, stratified_split
 from app.ml.device import plan_device
 from app.ml.loading import BaseModelError
 from app.ml.out_of_scope import choose_threshold
 from app.ml.plan import RunContext, StrategyPlan, TrainedClassifier, manifest_for
 from app.ml.progress import Callbacks, PauseCheck, TrainingPaused
-from app.ml.strategies import arguments_for, run, spec_of
+from app.ml.recipes import DataShape
+from app.ml.strategies import Strategy, arguments_for, run, spec_of
 from app.ml.warm_start import WarmStart
 from app.ml.zero_shot import descriptions_for
 from app.models import Evaluation, Job, Model
-from app.services import datasets, evaluations, leases
+from app.services import datasets, evaluations, events, leases, strategy_choice
 from app.services.progress import JobReporter, LeaseLost
 
 
@@ -66,26 +69,118 @@ def _train(
     ):
         raise LeaseLost(job_id)
     store = ArtifactStore(settings.artifact_root)
-    reporter = JobReporter(session, job_id, lease_token)
+    reporting = _Reporting(session, job_id, lease_token, should_pause)
     context = RunContext(
         device=device,
-        callbacks=Callbacks(reporter.on_progress, reporter.on_epoch, should_pause),
+        callbacks=reporting.callbacks(),
         checkpoint_dir=store.checkpoint_dir(job_id),
         embeddings_dir=store.embeddings_dir,
     )
-    trained = run(plan, context)
+    settled: dict[str, Any] = {}
+    if job.budget_seconds is not None and job.requested_strategy == "auto":
+        outcome = _measure_and_choose(session, job, lease_token, plan, context, reporting)
+        plan, trained = outcome.plan, outcome.trained
+        settled = _settled_by(outcome)
+    else:
+        trained = run(plan, context)
     published = _publish(settings, store, job, plan, trained)
     if not leases.succeed(
         session,
         job_id=job_id,
         lease_token=lease_token,
         model=published.model,
-        progress=reporter.latest,
+        progress=reporting.latest,
         evaluation=published.evaluation,
+        settled=settled,
     ):
         store.delete(published.model.id)
         raise LeaseLost(job_id)
     store.delete_checkpoint(job_id)
+
+
+class _Reporting:
+    """Job progress from one run after another: each run gets a fresh reporter, so that its
+    steps and time left are its own."""
+
+    def __init__(
+        self, session: Session, job_id: str, lease_token: str, should_pause: PauseCheck
+    ) -> None:
+        self.session, self.job_id, self.lease_token = session, job_id, lease_token
+        self.should_pause = should_pause
+        self.reporter = JobReporter(session, job_id, lease_token)
+
+    @property
+    def latest(self) -> dict[str, Any]:
+        return self.reporter.latest
+
+    def callbacks(self, _strategy: Strategy | None = None) -> Callbacks:
+        self.reporter = JobReporter(self.session, self.job_id, self.lease_token)
+        return Callbacks(self.reporter.on_progress, self.reporter.on_epoch, self.should_pause)
+
+
+def _measure_and_choose(
+    session: Session,
+    job: Job,
+    lease_token: str,
+    plan: StrategyPlan,
+    context: RunContext,
+    reporting: _Reporting,
+) -> AutoOutcome:
+    """`auto`: a plan per strategy that fits the dataset, each with the defaults for the
+    examples it trains on, measured within the job's budget (see `app.ml.auto`)."""
+    dataset = datasets.get(session, team_id=job.team_id, dataset_id=job.dataset_id or "")
+    if dataset is None:
+        raise TrainingDataError("the job's dataset was deleted")
+    shape = DataShape(examples=len(plan.train), labels=len(plan.labels))
+    plans = {
+        strategy: replace(
+            plan, strategy=strategy, arguments=spec_of(strategy).arguments_of({}, shape)
+        )
+        for strategy in strategy_choice.contestants(dataset.label_counts)
+    }
+
+    def record(decision: Decision) -> None:
+        values: dict[str, Any] = {"auto_decision": decision.to_dict()}
+        if decision.finishing is not None:
+            finishing = plans[Strategy(decision.finishing)]
+            values |= {
+                "strategy": finishing.strategy,
+                "hyperparameters": finishing.arguments.to_dict(),
+            }
+        event = events.note(job.id, "info", _trial_message(decision), auto=decision.to_dict())
+        if not leases.record_values(
+            session, job_id=job.id, lease_token=lease_token, values=values, event=event
+        ):
+            raise LeaseLost(job.id)
+
+    earlier = Decision.from_dict(job.auto_decision) if job.auto_decision else None
+    budget = float(job.budget_seconds or 0)
+    run_ = AutoRun(
+        plans, context, callbacks_for=reporting.callbacks, on_decision=record, budget_seconds=budget
+    )
+    return run_.run(earlier)
+
+
+def _trial_message(decision: Decision) -> str:
+    if decision.finishing is not None and decision.trials[-1].outcome == "raced":
+        return f"auto: finishing `{decision.finishing}`, the best of the raced runs"
+    trial = decision.trials[-1]
+    score = "" if trial.validation_score is None else f" {trial.validation_score:.4f}"
+    projected = trial.projected_seconds
+    pace = "" if projected is None else f", projected {projected:.0f} s"
+    return (
+        f"auto: `{trial.strategy}` {trial.outcome}: validation {decision.metric}{score} "
+        f"after {trial.seconds:.0f} s{pace}"
+    )
+
+
+def _settled_by(outcome: AutoOutcome) -> dict[str, Any]:
+    return {
+        "strategy": outcome.plan.strategy,
+        "hyperparameters": outcome.plan.arguments.to_dict(),
+        "strategy_reason": outcome.decision.reason,
+        "auto_decision": outcome.decision.to_dict(),
+    }
 
 
 def _publish(
@@ -104,7 +199,7 @@ def _publish(
         id=model_id,
         team_id=job.team_id,
         job_id=job.id,
-        strategy=job.strategy,
+        strategy=plan.strategy,
         base_model=job.base_model,
         labels=trained.labels,
         multi_label=trained.multi_label,

@@ -132,29 +132,6 @@ def test_create_job_rejects_a_strategy_that_does_not_fit(
     assert fragment in error["message"]
 
 
-@pytest.mark.parametrize(
-    ("per_label", "budget", "chosen"),
-    [(5, "standard", "few_shot"), (5, "low", "frozen"), (5, "high", "few_shot")],
-)
-def test_auto_records_the_strategy_it_chose_and_why(
-    client: TestClient, team: TeamCredentials, per_label: int, budget: str, chosen: str
-) -> None:
-    response = create_job(
-        client,
-        team,
-        create_dataset(client, team),
-        strategy="auto",
-        budget=budget,
-        hyperparameters={},
-    )
-
-    assert response.status_code == 202, response.text
-    job = response.json()
-    assert (job["requested_strategy"], job["strategy"], job["budget"]) == ("auto", chosen, budget)
-    assert f"median of {per_label} examples per label" in job["strategy_reason"]
-    assert job["hyperparameters"]["max_length"] == 128
-
-
 def test_frozen_jobs_on_the_same_dataset_encode_it_once(
     client: TestClient, team: TeamCredentials, settings: Settings
 ) -> None:

@@ -1,35 +1,37 @@
 import pytest
 
-from app.services.strategy_choice import choose, refusal
+from app.services.strategy_choice import choose, contestants, refusal
 
 
 @pytest.mark.parametrize(
-    ("counts", "budget", "expected"),
+    ("counts", "expected"),
     [
-        (None, "standard", "zero_shot"),
-        ({}, "high", "zero_shot"),
-        ({"a": 3, "b": 4}, "standard", "few_shot"),
-        ({"a": 3, "b": 4}, "high", "few_shot"),
-        ({"a": 3, "b": 4}, "low", "frozen"),
-        ({"a": 64, "b": 64}, "standard", "few_shot"),
-        ({"a": 65, "b": 100, "c": 2000}, "standard", "lora"),
-        ({"a": 100, "b": 100}, "high", "full"),
-        ({"a": 5000, "b": 5000}, "low", "frozen"),
+        ({"a": 3, "b": 4}, ["frozen", "few_shot"]),
+        ({"a": 5, "b": 5}, ["frozen", "few_shot", "lora", "full"]),
+        ({"a": 64, "b": 64}, ["frozen", "few_shot", "lora", "full"]),
+        ({"a": 65, "b": 100, "c": 2000}, ["frozen", "lora", "full"]),
+        ({"a": 5000, "b": 5000}, ["frozen", "lora", "full"]),
     ],
 )
-def test_auto_chooses_from_examples_per_label_and_budget(
-    counts: dict[str, int] | None, budget: str, expected: str
+def test_auto_measures_every_strategy_that_fits_the_data_cheapest_first(
+    counts: dict[str, int], expected: list[str]
 ) -> None:
-    strategy, reason = choose(counts, budget)
-
-    assert strategy == expected
-    assert reason
+    assert contestants(counts) == expected
 
 
-def test_auto_reason_names_the_shape_of_the_data() -> None:
-    _, reason = choose({"a": 10, "b": 30, "c": 20}, "standard")
+@pytest.mark.parametrize("counts", [None, {}])
+def test_auto_without_examples_matches_labels_to_descriptions(
+    counts: dict[str, int] | None,
+) -> None:
+    assert choose(counts, 1800)[0] == "zero_shot"
 
+
+def test_auto_starts_as_frozen_and_says_what_it_will_measure() -> None:
+    strategy, reason = choose({"a": 10, "b": 30, "c": 20}, 1800)
+
+    assert strategy == "frozen"
     assert "3 labels with a median of 20 examples per label" in reason
+    assert "then measures `few_shot`, `lora`, `full` within 1800 s" in reason
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from app.core.queue import publish_training
 from app.models import Job, JobStatus
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.job import (
+    AutoDecision,
     JobCreate,
     JobError,
     JobEventsPublic,
@@ -40,6 +41,8 @@ def to_public(job: Job) -> JobPublic:
         strategy_reason=job.strategy_reason,
         init_from_model_id=job.init_from_model_id,
         budget=job.budget,
+        budget_seconds=job.budget_seconds,
+        auto=AutoDecision.model_validate(job.auto_decision) if job.auto_decision else None,
         base_model=job.base_model,
         hyperparameters=job.hyperparameters,
         label_descriptions=job.label_descriptions,

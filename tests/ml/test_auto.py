@@ -1,0 +1,152 @@
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from app.ml.auto import AutoRun, Decision
+from app.ml.plan import RunContext, StrategyPlan
+from app.ml.progress import Callbacks, EpochReport, TrainingPaused
+from app.ml.recipes import DataShape
+from app.ml.strategies import Strategy, spec_of
+from tests.strategy_models import CPU, ROWS, plan_for
+
+SHAPE = DataShape(examples=len(ROWS), labels=2)
+
+
+def plans(base: str, *strategies: Strategy) -> dict[Strategy, StrategyPlan]:
+    """Each strategy with its defaults for these rows, as `auto` plans them."""
+    return {
+        strategy: replace(
+            plan_for(strategy, base, ROWS), arguments=spec_of(strategy).arguments_of({}, SHAPE)
+        )
+        for strategy in (Strategy.frozen, *strategies)
+    }
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.decisions: list[dict[str, object]] = []
+        self.epochs: list[tuple[Strategy, EpochReport]] = []
+
+    def callbacks_for(self, strategy: Strategy) -> Callbacks:
+        return Callbacks(on_epoch=lambda report: self.epochs.append((strategy, report)))
+
+    def on_decision(self, decision: Decision) -> None:
+        self.decisions.append(decision.to_dict())
+
+
+def auto_run(
+    plans: dict[Strategy, StrategyPlan],
+    tmp_path: Path,
+    recorder: Recorder,
+    budget: float = 3600,
+    callbacks: Callbacks | None = None,
+) -> AutoRun:
+    context = RunContext(
+        device=CPU, callbacks=callbacks or Callbacks(), checkpoint_dir=tmp_path / "checkpoint"
+    )
+    return AutoRun(
+        plans,
+        context,
+        callbacks_for=recorder.callbacks_for,
+        on_decision=recorder.on_decision,
+        budget_seconds=budget,
+    )
+
+
+def test_auto_races_fine_tuning_for_an_epoch_finishes_the_leader_and_keeps_the_best(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    recorder = Recorder()
+
+    outcome = auto_run(
+        plans(tiny_model_path, Strategy.lora, Strategy.full), tmp_path, recorder
+    ).run()
+
+    decision = outcome.decision
+    trials = {trial.strategy: trial for trial in decision.trials}
+    assert list(trials) == ["frozen", "lora", "full"]
+    assert decision.finishing in ("lora", "full")
+    loser = "full" if decision.finishing == "lora" else "lora"
+    assert trials[loser].outcome == "raced"
+    assert trials[loser].epochs_measured == 1
+    assert trials[loser].validation_score is not None
+    assert trials[decision.finishing].outcome == "complete"
+    complete = [t for t in decision.trials if t.outcome == "complete"]
+    best = max(t.validation_score or 0.0 for t in complete)
+    assert trials[str(decision.chosen)].validation_score == best
+    assert outcome.plan.strategy == decision.chosen
+    assert outcome.trained.metrics["accuracy"] == best
+    assert f"`{decision.chosen}`" in decision.reason
+    assert recorder.decisions[-1]["finishing"] == decision.finishing
+    finished_epochs = [r.epoch for s, r in recorder.epochs if s == decision.finishing]
+    assert finished_epochs[0] == 1
+
+
+def test_auto_stops_runs_that_cannot_finish_within_the_budget_and_keeps_frozen(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    recorder = Recorder()
+
+    outcome = auto_run(
+        plans(tiny_model_path, Strategy.lora, Strategy.full), tmp_path, recorder, budget=1e-3
+    ).run()
+
+    outcomes = {trial.strategy: trial.outcome for trial in outcome.decision.trials}
+    assert outcomes == {"frozen": "complete", "lora": "over budget", "full": "over budget"}
+    assert all((t.projected_seconds or 0) > 1e-3 for t in outcome.decision.trials[1:]), (
+        outcome.decision
+    )
+    assert outcome.decision.chosen == "frozen"
+    assert outcome.plan.strategy == "frozen"
+    assert "over budget (projected" in outcome.decision.reason
+
+
+def test_auto_runs_few_shot_to_the_end_and_compares_it_with_frozen(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    outcome = auto_run(plans(tiny_model_path, Strategy.few_shot), tmp_path, Recorder()).run()
+
+    trials = outcome.decision.trials
+    assert [(t.strategy, t.outcome) for t in trials] == [
+        ("frozen", "complete"),
+        ("few_shot", "complete"),
+    ]
+    assert outcome.decision.chosen in ("frozen", "few_shot")
+    best = max(trials, key=lambda t: t.validation_score or 0.0)
+    assert outcome.trained.metrics["accuracy"] == best.validation_score
+
+
+def test_a_retried_auto_job_resumes_the_finishing_run_from_its_checkpoint(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    the_plans = plans(tiny_model_path, Strategy.full)
+    full = the_plans[Strategy.full]
+    no_early_stop = spec_of("full").arguments_of({"early_stopping_patience": None}, SHAPE)
+    the_plans[Strategy.full] = replace(full, arguments=no_early_stop)
+    recorder = Recorder()
+    steps = 0
+
+    def shutdown_midway() -> bool:
+        nonlocal steps
+        finishing = bool(recorder.decisions and recorder.decisions[-1]["finishing"])
+        steps += finishing
+        return steps == 2
+
+    first = auto_run(
+        the_plans, tmp_path, recorder, callbacks=Callbacks(should_pause=shutdown_midway)
+    )
+    with pytest.raises(TrainingPaused):
+        first.run()
+    recorded = Decision.from_dict(recorder.decisions[-1])
+    assert recorded.finishing == "full"
+
+    retry = Recorder()
+    resumed: list[EpochReport] = []
+    callbacks = Callbacks(on_epoch=resumed.append)
+    outcome = auto_run(the_plans, tmp_path, retry, callbacks=callbacks).run(recorded)
+
+    assert resumed[0].resumed_at_step is not None
+    assert resumed[0].resumed_at_step > 1
+    assert [t.outcome for t in outcome.decision.trials] == ["complete", "complete"]
+    assert outcome.decision.chosen in ("frozen", "full")
