@@ -169,3 +169,28 @@ def upload_csv(client: httpx.Client, name: str, rows: list[dict[str, str]]) -> s
     )
     answer.raise_for_status()
     return str(answer.json()["id"])
+
+
+JOINERS = (". ", " and ", "; also ", ", then ")
+
+
+def multi_label_split(name: str, seed: int = 0) -> list[tuple[str, list[str]]]:
+    """A multi-label set made from CLINC150: of the in-scope utterances half stay single (one
+    label) and the rest are joined in pairs of different intents that carry both labels; the
+    out-of-scope utterances carry no label."""
+    split = read_split(name)
+    rows = [row for row in split if row["label"] != OUT_OF_SCOPE]
+    rng = random.Random(seed)
+    rng.shuffle(rows)
+    half = len(rows) // 2
+    examples = [(row["text"], [row["label"]]) for row in rows[:half]]
+    rest = rows[half:]
+    for first, second in zip(rest[0::2], rest[1::2], strict=False):
+        if first["label"] == second["label"]:
+            examples.append((first["text"], [first["label"]]))
+            continue
+        joined = f"{first['text']}{rng.choice(JOINERS)}{second['text']}"
+        examples.append((joined, sorted({first["label"], second["label"]})))
+    examples.extend((row["text"], []) for row in split if row["label"] == OUT_OF_SCOPE)
+    rng.shuffle(examples)
+    return examples

@@ -21,6 +21,7 @@ from app.ml.calibration import fit_temperature
 from app.ml.data import LabeledExample, encode_targets, label_names
 from app.ml.device import plan_device
 from app.ml.evaluation import evaluation_report
+from app.ml.frozen import best_on
 from app.ml.head import Head, HeldOut, LinearHead, MlpHead, fit_head
 from app.ml.linear_probe import logistic_regression
 from app.ml.sentence import SentenceEncoder
@@ -45,7 +46,7 @@ def embeddings(split: str, texts: list[str]) -> torch.Tensor:
     return matrix
 
 
-def adamw(args: FrozenArguments, keep_best: bool = False) -> Fit:
+def adamw(args: FrozenArguments, keep_best: bool = False, compare: bool = False) -> Fit:
     """The `frozen` strategy's own head and fitting, with these arguments."""
 
     def fit(x: torch.Tensor, y: torch.Tensor, vx: torch.Tensor, vy: torch.Tensor) -> Head:
@@ -57,7 +58,8 @@ def adamw(args: FrozenArguments, keep_best: bool = False) -> Fit:
             else LinearHead(x.shape[1], labels, scale)
         )
         held_out = HeldOut(vx, vy) if keep_best else None
-        return fit_head(head, x, y, args, multi_label=False, held_out=held_out)
+        fit_head(head, x, y, args, multi_label=False, held_out=held_out)
+        return best_on(HeldOut(vx, vy), head, x, y, multi_label=False) if compare else head
 
     return fit
 
@@ -92,7 +94,10 @@ VARIANTS: dict[str, Fit] = {
         [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
     ),
     "MLP 1024, dropout 0.1, 40 epochs": adamw(FrozenArguments()),
-    "MLP 1024, dropout 0.1, best validation epoch (default)": adamw(FrozenArguments(), True),
+    "MLP 1024, dropout 0.1, best validation epoch": adamw(FrozenArguments(), True),
+    "that or an L-BFGS logistic regression, best on validation (default)": adamw(
+        FrozenArguments(), True, True
+    ),
     "MLP 2048, dropout 0.2, 60 epochs": adamw(
         FrozenArguments(hidden_size=2048, dropout=0.2, epochs=60)
     ),

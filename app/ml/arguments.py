@@ -189,7 +189,8 @@ class HeadArguments(TrainedArguments):
 @dataclass(frozen=True)
 class FrozenArguments(HeadArguments):
     """`frozen`: the encoder stays as pre-trained; a head is fitted on its cached embeddings,
-    keeping the epoch with the best validation score."""
+    keeping the epoch with the best validation score (accuracy, or for multi-label data the
+    average precision of every text and label)."""
 
     hidden_size: int = hyperparameter(
         1024,
@@ -199,6 +200,11 @@ class FrozenArguments(HeadArguments):
     )
     dropout: float = hyperparameter(
         0.1, "Dropout on the embeddings and on the hidden layer while fitting.", ge=0, lt=1
+    )
+    logistic_regression: bool = hyperparameter(
+        True,
+        "Also fit logistic regressions (L-BFGS, a few L2 penalties; one per label for "
+        "multi-label data) and keep whichever head scores best on the validation examples.",
     )
 
 

@@ -10,6 +10,7 @@ from app.ml.arguments import FrozenArguments
 from app.ml.data import LabeledExample, check_labels, encode_targets
 from app.ml.evaluation import validation_summary
 from app.ml.head import Head, HeldOut, LinearHead, MlpHead, fit_head
+from app.ml.linear_probe import logistic_regression
 from app.ml.progress import Callbacks, EpochReport, TrainingPaused, TrainingProgress
 from app.ml.sentence import SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
@@ -45,15 +46,18 @@ class FrozenTrainer:
         torch.manual_seed(self.args.seed)
         head = self._head(len(labels))
         held_out = HeldOut(validation_features, encode_targets(validation, labels, multi_label))
+        train_targets = encode_targets(train, labels, multi_label)
         fit_head(
             head,
             train_features,
-            encode_targets(train, labels, multi_label),
+            train_targets,
             self.args,
             multi_label=multi_label,
             on_epoch=self._epoch,
             held_out=held_out if validation else None,
         )
+        if validation and self.args.logistic_regression:
+            head = best_on(held_out, head, train_features, train_targets, multi_label)
         classifier = SentenceClassifier(self.encoder, head, labels, multi_label)
         finish(
             classifier,
@@ -79,6 +83,30 @@ class FrozenTrainer:
         )
         if self.callbacks.should_pause():
             raise TrainingPaused(epoch)
+
+
+LOGISTIC_L2 = {False: (1e-5, 1e-4, 1e-3), True: (1e-9, 1e-8, 1e-7, 1e-6)}
+
+
+def best_on(
+    held_out: HeldOut,
+    fitted: Head,
+    features: torch.Tensor,
+    targets: torch.Tensor,
+    multi_label: bool,
+) -> Head:
+    """`fitted`, or the logistic regression that scores better than it on `held_out`. The
+    penalties are per kind of loss: the multi-label loss is a mean over every label too."""
+    best = (held_out.score(fitted, multi_label), fitted)
+    for l2 in LOGISTIC_L2[multi_label]:
+        linear = logistic_regression(
+            features, targets, fitted.linear.out_features, multi_label=multi_label, l2=l2
+        )
+        head = LinearHead.of(linear)
+        score = held_out.score(head, multi_label)
+        if score > best[0]:
+            best = (score, head)
+    return best[1].eval()
 
 
 def finish(

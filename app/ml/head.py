@@ -26,6 +26,13 @@ class LinearHead(torch.nn.Module):
         return logits
 
     @classmethod
+    def of(cls, linear: torch.nn.Linear) -> "LinearHead":
+        """A head that computes what `linear` does (scale 1)."""
+        head = cls(linear.in_features, linear.out_features, 1.0)
+        head.linear.load_state_dict(linear.state_dict())
+        return head.eval()
+
+    @classmethod
     def from_prototypes(
         cls, prototypes: torch.Tensor, scale: float, bias: float = 0.0
     ) -> "LinearHead":
@@ -82,6 +89,17 @@ def head_loss(
     )
 
 
+def average_precision(scores: torch.Tensor, truth: torch.Tensor) -> float:
+    """The mean over positives of the precision among the scores ranked at or above them."""
+    order = scores.argsort(descending=True)
+    hits = truth[order].float()
+    positives = hits.sum()
+    if positives == 0:
+        return 0.0
+    precision = hits.cumsum(0) / torch.arange(1, len(hits) + 1, dtype=torch.float32)
+    return float((precision * hits).sum() / positives)
+
+
 EpochLosses = Callable[[int, float], None]
 H = TypeVar("H", bound=torch.nn.Module)
 
@@ -95,12 +113,14 @@ class HeldOut:
 
     @torch.inference_mode()
     def score(self, head: torch.nn.Module, multi_label: bool) -> float:
-        """Higher is better: accuracy for single-label heads, minus the loss for multi-label."""
+        """Higher is better: accuracy for single-label heads; for multi-label heads the average
+        precision of every (text, label) score, which does not depend on thresholds (tuned
+        later) and is not swamped, as the loss is, by the many labels a text does not have."""
         head.eval()
         logits = head(self.features)
         head.train()
         if multi_label:
-            return -float(head_loss(logits, self.targets, multi_label=True))
+            return average_precision(logits.flatten(), self.targets.flatten())
         return float((logits.argmax(-1) == self.targets).float().mean())
 
     @staticmethod

@@ -6,7 +6,8 @@ import torch
 from app.ml.arguments import FrozenArguments, FullFineTuneArguments, LoraArguments
 from app.ml.batching import length_grouped_batches, shuffled_batches
 from app.ml.calibration import fit_temperature
-from app.ml.head import HeldOut, LinearHead, MlpHead, fit_head
+from app.ml.frozen import best_on
+from app.ml.head import HeldOut, LinearHead, MlpHead, average_precision, fit_head
 from app.ml.loading import load_classifier
 from app.ml.optimization import parameter_groups
 from app.ml.plan import RunContext
@@ -110,7 +111,14 @@ def test_lora_config_puts_adapters_where_the_arguments_say() -> None:
 def test_frozen_head_is_an_mlp_or_linear_and_loads_back_as_trained(
     tiny_model_path: str, tmp_path: Path, hidden_size: int, head_type: type
 ) -> None:
-    plan = plan_for("frozen", tiny_model_path, ROWS, epochs=20, hidden_size=hidden_size)
+    plan = plan_for(
+        "frozen",
+        tiny_model_path,
+        ROWS,
+        epochs=20,
+        hidden_size=hidden_size,
+        logistic_regression=False,
+    )
     trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
     predictor = saved_predictor(trained, plan, tmp_path / "model")
 
@@ -120,6 +128,35 @@ def test_frozen_head_is_an_mlp_or_linear_and_loads_back_as_trained(
     texts = [row.text for row in ROWS]
     right = sum(p.label == row.label for p, row in zip(predictor.predict(texts), ROWS, strict=True))
     assert right / len(ROWS) == pytest.approx(trained.metrics["accuracy"])
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_frozen_keeps_a_logistic_regression_that_beats_its_head_on_validation(
+    multi_label: bool,
+) -> None:
+    generator = torch.Generator().manual_seed(0)
+    features = torch.randn(60, 8, generator=generator)
+    weights = torch.randn(8, 3, generator=generator)
+    scores = features @ weights
+    targets = (scores > 0).float() if multi_label else scores.argmax(1)
+    held_out = HeldOut(features[40:], targets[40:])
+    untrained = LinearHead(8, 3, 1.0)
+
+    kept = best_on(held_out, untrained, features[:40], targets[:40], multi_label)
+
+    assert kept is not untrained
+    assert not kept.training
+    assert held_out.score(kept, multi_label) > held_out.score(untrained, multi_label)
+    assert best_on(held_out, kept, features[:40], targets[:40], multi_label) is kept
+
+
+def test_average_precision_ranks_positives_above_negatives() -> None:
+    truth = torch.tensor([1.0, 0.0, 1.0, 0.0])
+
+    assert average_precision(torch.tensor([0.9, 0.1, 0.8, 0.2]), truth) == 1.0
+    assert average_precision(torch.tensor([0.1, 0.9, 0.2, 0.8]), truth) == pytest.approx(
+        (1 / 3 + 2 / 4) / 2
+    )
 
 
 def test_a_head_fitted_with_held_out_data_keeps_its_best_epoch_and_stops() -> None:
