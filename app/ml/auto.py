@@ -25,6 +25,7 @@ PROBE_STEPS = 8
 EVALUATION_OVERHEAD = 1.1
 BUDGET_PRESETS = {"low": 300, "standard": 1800, "high": 7200}
 FLOOR = Strategy.frozen
+COST_ORDER = (Strategy.zero_shot, Strategy.frozen, Strategy.few_shot, Strategy.lora, Strategy.full)
 
 
 @dataclass(frozen=True)
@@ -120,11 +121,17 @@ class _Pace:
             self.over_budget = self.projected > self.seconds_left
 
     def on_epoch(self, report: EpochReport) -> None:
+        """Project the run as its start-up (loading, up to the first step) plus one epoch as
+        timed from the first step, for every epoch."""
         self.outer.on_epoch(report)
         if self.stop_after_epoch and report.resumed_at_step is None and not self.epoch_report:
+            now = time.monotonic()
             self.epoch_report = report
-            self.epoch_seconds = time.monotonic() - self.started
-            self.projected = self.epoch_seconds * report.epochs
+            self.epoch_seconds = now - self.started
+            first = self.first_step_at or now
+            per_step = (now - first) / max(1, self.steps_seen - 1)
+            epoch = per_step * self.steps_seen
+            self.projected = first - self.started - per_step + epoch * report.epochs
             self.over_budget = self.over_budget or self.projected > self.seconds_left
 
     def should_pause(self) -> bool:
@@ -268,11 +275,9 @@ class AutoRun:
     def _choose(
         self, decision: Decision, trained: dict[Strategy, TrainedClassifier]
     ) -> AutoOutcome:
-        complete = decision.complete()
-        order = list(Strategy)
         best = max(
-            complete,
-            key=lambda t: (t.validation_score or 0.0, -order.index(Strategy(t.strategy))),
+            decision.complete(),
+            key=lambda t: (t.validation_score or 0.0, -COST_ORDER.index(Strategy(t.strategy))),
         )
         strategy = Strategy(best.strategy)
         if strategy not in trained:

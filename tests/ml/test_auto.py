@@ -3,11 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from app.ml.auto import AutoRun, Decision
+from app.ml.auto import AutoRun, Decision, Trial
 from app.ml.plan import RunContext, StrategyPlan
 from app.ml.progress import Callbacks, EpochReport, TrainingPaused
 from app.ml.recipes import DataShape
-from app.ml.strategies import Strategy, spec_of
+from app.ml.strategies import Strategy, run, spec_of
 from tests.strategy_models import CPU, ROWS, plan_for
 
 SHAPE = DataShape(examples=len(ROWS), labels=2)
@@ -150,3 +150,19 @@ def test_a_retried_auto_job_resumes_the_finishing_run_from_its_checkpoint(
     assert resumed[0].resumed_at_step > 1
     assert [t.outcome for t in outcome.decision.trials] == ["complete", "complete"]
     assert outcome.decision.chosen in ("frozen", "full")
+
+
+def test_a_tie_on_validation_goes_to_the_cheaper_run(tiny_model_path: str, tmp_path: Path) -> None:
+    the_plans = plans(tiny_model_path, Strategy.full)
+    trained = {
+        strategy: run(plan, RunContext(device=CPU, callbacks=Callbacks()))
+        for strategy, plan in the_plans.items()
+        if strategy == Strategy.frozen
+    }
+    decision = Decision(60, "accuracy")
+    decision.trials = [Trial("full", "complete", 9.0, 1.0), Trial("frozen", "complete", 1.0, 1.0)]
+
+    outcome = auto_run(the_plans, tmp_path, Recorder())._choose(decision, {**trained})
+
+    assert outcome.decision.chosen == "frozen"
+    assert outcome.trained is trained[Strategy.frozen]
