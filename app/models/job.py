@@ -42,6 +42,7 @@ class Job(TimestampMixin, Base):
     budget: Mapped[str] = mapped_column(String(20), server_default="standard")
     budget_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
     auto_decision: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    search: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     label_descriptions: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
     base_model: Mapped[str] = mapped_column(String(200))
     hyperparameters: Mapped[dict[str, Any]] = mapped_column(JSON)

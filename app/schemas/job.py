@@ -15,6 +15,18 @@ MetadataValue = (
 LabelDescription = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL)]
 
 
+class SearchCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    trials: int = Field(ge=1, le=100, description="How many hyperparameter settings to try.")
+    budget_seconds: int | None = Field(
+        default=None,
+        ge=10,
+        le=7 * 24 * 3600,
+        description="Start no trial after this many seconds of searching. Default: no limit.",
+    )
+
+
 class JobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,6 +59,12 @@ class JobCreate(BaseModel):
         default_factory=dict,
         description="The strategy's hyperparameters (see the Full/Lora/Frozen/FewShot/ZeroShot "
         "Hyperparameters schemas); omitted ones take the strategy's defaults.",
+    )
+    search: SearchCreate | None = Field(
+        default=None,
+        description="Search the strategy's important hyperparameters (Optuna, TPE, trials "
+        "pruned on their per-epoch validation scores) and publish the best trial's model; the "
+        "given `hyperparameters` stay fixed. For `full`, `lora`, `frozen` and `few_shot`.",
     )
     label_descriptions: dict[str, LabelDescription] | None = Field(
         default=None,
@@ -117,6 +135,26 @@ class AutoDecision(BaseModel):
     reason: str
 
 
+class SearchTrial(BaseModel):
+    number: int
+    params: dict[str, Any]
+    state: Literal["complete", "pruned"]
+    seconds: float
+    validation_score: float | None = Field(
+        description="`accuracy` (`micro_f1` for multi-label data) on the validation examples; "
+        "for a pruned trial, at its last epoch."
+    )
+    epochs: int | None
+
+
+class SearchPublic(BaseModel):
+    trials: int
+    budget_seconds: int | None
+    given: dict[str, Any] = Field(description="The hyperparameters the search kept fixed.")
+    results: list[SearchTrial]
+    best_trial: int | None
+
+
 class JobError(BaseModel):
     code: str
     message: str
@@ -135,6 +173,7 @@ class JobPublic(BaseModel):
     budget: str
     budget_seconds: int | None = None
     auto: AutoDecision | None = None
+    search: SearchPublic | None = None
     base_model: str
     hyperparameters: dict[str, Any]
     label_descriptions: dict[str, str] | None

@@ -10,6 +10,7 @@ from app.core.problems import ValidationFailed
 from app.ml.arguments import StrategyArguments
 from app.ml.auto import BUDGET_PRESETS
 from app.ml.recipes import DataShape
+from app.ml.search import searchable
 from app.ml.strategies import Strategy, spec_of
 from app.models import Dataset, Job
 from app.schemas.hyperparameters import HYPERPARAMETERS, RequestedStrategy
@@ -53,6 +54,7 @@ def add(session: Session, *, team_id: str, request: JobCreate, settings: Setting
         validation_split = DEFAULT_VALIDATION_SPLIT
     shape = _shape(dataset, validation_split)
     arguments = _arguments(strategy, request.hyperparameters, shape)
+    _check_search(request, strategy)
     job = jobs.create(
         session,
         team_id=team_id,
@@ -63,6 +65,7 @@ def add(session: Session, *, team_id: str, request: JobCreate, settings: Setting
         init_from_model_id=request.init_from_model,
         budget=request.budget,
         budget_seconds=budget_seconds if _measures(request, dataset) else None,
+        search=_search_of(request),
         base_model=base_model,
         hyperparameters=arguments.to_dict(),
         label_descriptions=request.label_descriptions,
@@ -170,6 +173,28 @@ def _check_validation_dataset(
             "the validation dataset and the training dataset must both be multi-label or "
             "both single-label",
         )
+
+
+def _check_search(request: JobCreate, strategy: Strategy) -> None:
+    if request.search is None:
+        return
+    if request.strategy == "auto":
+        raise _invalid("search", "`auto` measures strategies itself; name a strategy to search")
+    if not searchable(strategy):
+        names = ", ".join(f"`{s}`" for s in Strategy if searchable(s))
+        raise _invalid("search", f"`{strategy}` has no hyperparameters to search; {names} do")
+    if request.init_from_model is not None:
+        raise _invalid("search", "a search starts from the base model; leave out init_from_model")
+
+
+def _search_of(request: JobCreate) -> dict[str, Any] | None:
+    if request.search is None:
+        return None
+    return request.search.model_dump() | {
+        "given": dict(request.hyperparameters),
+        "results": [],
+        "best_trial": None,
+    }
 
 
 def _measures(request: JobCreate, dataset: Dataset | None) -> bool:

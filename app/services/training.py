@@ -1,6 +1,6 @@
 """What a training process does with a claimed job: plan, train, publish, all under its lease."""
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -20,6 +20,7 @@ from app.ml.out_of_scope import choose_threshold
 from app.ml.plan import RunContext, StrategyPlan, TrainedClassifier, manifest_for
 from app.ml.progress import Callbacks, PauseCheck, TrainingPaused
 from app.ml.recipes import DataShape
+from app.ml.search import SearchRequest, SearchRun, TrialResult
 from app.ml.strategies import Strategy, arguments_for, run, spec_of
 from app.ml.warm_start import WarmStart
 from app.ml.zero_shot import descriptions_for
@@ -81,6 +82,9 @@ def _train(
         outcome = _measure_and_choose(session, job, lease_token, plan, context, reporting)
         plan, trained = outcome.plan, outcome.trained
         settled = _settled_by(outcome)
+    elif job.search is not None:
+        plan, trained, searched = _search(session, job, lease_token, plan, context)
+        settled = {"hyperparameters": plan.arguments.to_dict(), "search": searched}
     else:
         trained = run(plan, context)
     published = _publish(settings, store, job, plan, trained)
@@ -159,6 +163,51 @@ def _measure_and_choose(
         plans, context, callbacks_for=reporting.callbacks, on_decision=record, budget_seconds=budget
     )
     return run_.run(earlier)
+
+
+def _search(
+    session: Session, job: Job, lease_token: str, plan: StrategyPlan, context: RunContext
+) -> tuple[StrategyPlan, TrainedClassifier, dict[str, Any]]:
+    """Trials of the job's strategy (see `app.ml.search`), each recorded on the job as it ends,
+    so that a retried job goes on from the trials it has."""
+    record = dict(job.search or {})
+    request = SearchRequest(record["trials"], record.get("budget_seconds"))
+    shape = DataShape(examples=len(plan.train), labels=len(plan.labels))
+
+    def on_trials(results: list[TrialResult]) -> None:
+        scored = [r for r in results if r.state == "complete" and r.validation_score is not None]
+        best = max(scored, key=lambda r: r.validation_score or 0.0) if scored else None
+        record.update(
+            results=[asdict(r) for r in results],
+            best_trial=best.number if best else None,
+        )
+        latest = results[-1]
+        score = "" if latest.validation_score is None else f" {latest.validation_score:.4f}"
+        message = (
+            f"search: trial {latest.number} {latest.state}{score} in {latest.seconds:.0f} s "
+            f"with {latest.params}" + (" (best so far)" if best is latest else "")
+        )
+        event = events.note(job.id, "info", message, trial=asdict(latest))
+        if not leases.record_values(
+            session,
+            job_id=job.id,
+            lease_token=lease_token,
+            values={"search": dict(record)},
+            event=event,
+        ):
+            raise LeaseLost(job.id)
+
+    searching = SearchRun(
+        plan,
+        context,
+        request=request,
+        given=record.get("given", {}),
+        shape=shape,
+        on_trials=on_trials,
+    )
+    earlier = [TrialResult(**result) for result in record.get("results", [])]
+    best_plan, trained = searching.run(earlier)
+    return best_plan, trained, record
 
 
 def _trial_message(decision: Decision) -> str:

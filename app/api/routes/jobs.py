@@ -19,6 +19,7 @@ from app.schemas.job import (
     JobProgress,
     JobPublic,
     JobsPublic,
+    SearchPublic,
 )
 from app.services import dispatch, events, job_requests, jobs
 from app.services.idempotency import fingerprint
@@ -43,6 +44,7 @@ def to_public(job: Job) -> JobPublic:
         budget=job.budget,
         budget_seconds=job.budget_seconds,
         auto=AutoDecision.model_validate(job.auto_decision) if job.auto_decision else None,
+        search=SearchPublic.model_validate(job.search) if job.search else None,
         base_model=job.base_model,
         hyperparameters=job.hyperparameters,
         label_descriptions=job.label_descriptions,
