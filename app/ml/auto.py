@@ -100,7 +100,6 @@ class _Pace:
         self.steps_seen = 0
         self.projected: float | None = None
         self.epoch_report: EpochReport | None = None
-        self.epoch_seconds: float | None = None
         self.over_budget = False
         self.pausing = False
 
@@ -127,7 +126,6 @@ class _Pace:
         if self.stop_after_epoch and report.resumed_at_step is None and not self.epoch_report:
             now = time.monotonic()
             self.epoch_report = report
-            self.epoch_seconds = now - self.started
             first = self.first_step_at or now
             per_step = (now - first) / max(1, self.steps_seen - 1)
             epoch = per_step * self.steps_seen
