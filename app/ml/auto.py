@@ -30,9 +30,9 @@ COST_ORDER = (Strategy.zero_shot, Strategy.frozen, Strategy.few_shot, Strategy.l
 
 @dataclass(frozen=True)
 class Trial:
-    """What one contestant was measured to do: its validation score (after `epochs_measured`
-    epochs when it was raced and not finished), the seconds it took and the seconds its whole
-    run was projected to take."""
+    """What one contestant was measured to do: its validation score and log-loss (after
+    `epochs_measured` epochs when it was raced and not finished), the seconds it took and the
+    seconds its whole run was projected to take."""
 
     strategy: str
     outcome: str
@@ -40,6 +40,7 @@ class Trial:
     validation_score: float | None = None
     projected_seconds: float | None = None
     epochs_measured: int | None = None
+    validation_loss: float | None = None
 
 
 @dataclass
@@ -189,6 +190,7 @@ class AutoRun:
             "complete",
             time.monotonic() - started,
             validation_score=trained.metrics.get(decision.metric),
+            validation_loss=trained.metrics.get("loss"),
         )
         decision.trials.append(trial)
         self.on_decision(decision)
@@ -222,12 +224,14 @@ class AutoRun:
             trained = None
         elif trained is not None:
             score = trained.metrics.get(decision.metric)
-            trial = Trial(strategy, "complete", seconds, score, pace.projected)
+            loss = trained.metrics.get("loss")
+            trial = Trial(strategy, "complete", seconds, score, pace.projected, None, loss)
         else:
             report = pace.epoch_report
             assert report is not None
             score = _score(report.validation, decision.metric)
-            trial = Trial(strategy, "raced", seconds, score, pace.projected, report.epoch)
+            loss = _score(report.validation, "loss")
+            trial = Trial(strategy, "raced", seconds, score, pace.projected, report.epoch, loss)
         decision.trials.append(trial)
         self.on_decision(decision)
         return trained
@@ -266,6 +270,7 @@ class AutoRun:
             outcome="complete",
             seconds=raced.seconds + time.monotonic() - started,
             validation_score=trained[strategy].metrics.get(decision.metric),
+            validation_loss=trained[strategy].metrics.get("loss"),
             epochs_measured=None,
         )
         return self._choose(decision, trained)
@@ -273,10 +278,7 @@ class AutoRun:
     def _choose(
         self, decision: Decision, trained: dict[Strategy, TrainedClassifier]
     ) -> AutoOutcome:
-        best = max(
-            decision.complete(),
-            key=lambda t: (t.validation_score or 0.0, -COST_ORDER.index(Strategy(t.strategy))),
-        )
+        best = max(decision.complete(), key=_preference)
         strategy = Strategy(best.strategy)
         if strategy not in trained:
             trained[strategy] = run(self.plans[strategy], self.context)
@@ -291,6 +293,13 @@ class AutoRun:
     def _clear_checkpoints(self) -> None:
         if self.context.checkpoint_dir is not None:
             shutil.rmtree(self.context.checkpoint_dir / "auto", ignore_errors=True)
+
+
+def _preference(trial: Trial) -> tuple[float, float, int]:
+    """The best validation score; on a tie the lower validation log-loss (a finer measure of
+    the same predictions), then the cheaper strategy."""
+    loss = trial.validation_loss if trial.validation_loss is not None else float("inf")
+    return (trial.validation_score or 0.0, -loss, -COST_ORDER.index(Strategy(trial.strategy)))
 
 
 def _metric(plan: StrategyPlan) -> str:

@@ -122,6 +122,9 @@ class AutoTrial(BaseModel):
         description="The whole run's length, projected from its first steps or epoch."
     )
     epochs_measured: int | None
+    validation_loss: float | None = Field(
+        default=None, description="Log-loss on the validation examples; it breaks ties."
+    )
 
 
 class AutoDecision(BaseModel):

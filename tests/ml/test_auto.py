@@ -152,7 +152,9 @@ def test_a_retried_auto_job_resumes_the_finishing_run_from_its_checkpoint(
     assert outcome.decision.chosen in ("frozen", "full")
 
 
-def test_a_tie_on_validation_goes_to_the_cheaper_run(tiny_model_path: str, tmp_path: Path) -> None:
+def test_a_tie_on_validation_goes_to_the_lower_loss_then_the_cheaper_run(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
     the_plans = plans(tiny_model_path, Strategy.full)
     trained = {
         strategy: run(plan, RunContext(device=CPU, callbacks=Callbacks()))
@@ -166,3 +168,12 @@ def test_a_tie_on_validation_goes_to_the_cheaper_run(tiny_model_path: str, tmp_p
 
     assert outcome.decision.chosen == "frozen"
     assert outcome.trained is trained[Strategy.frozen]
+
+    decision.trials = [
+        Trial("full", "complete", 9.0, 1.0, validation_loss=0.1),
+        Trial("frozen", "complete", 1.0, 1.0, validation_loss=0.3),
+    ]
+    trained[Strategy.full] = trained[Strategy.frozen]
+    assert auto_run(the_plans, tmp_path, Recorder())._choose(decision, trained).decision.chosen == (
+        "full"
+    )
