@@ -40,6 +40,9 @@ def main() -> None:
     parser.add_argument("--shapes", nargs="*", default=["0", "10", "50", "all"])
     parser.add_argument("--budget-seconds", type=int, default=1800)
     parser.add_argument("--intents", type=int, help="a random subset of this many intents")
+    parser.add_argument(
+        "--auto-only", action="store_true", help="run the auto job alone, not each strategy"
+    )
     args = parser.parse_args()
     train, validation, test = (_subset(read_split(s), args.intents) for s in _SPLITS)
     labels = sorted({row["label"] for row in train})
