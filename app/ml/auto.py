@@ -161,7 +161,7 @@ class AutoRun:
     def run(self, earlier: Decision | None = None) -> AutoOutcome:
         if earlier is not None and earlier.finishing is not None:
             return self._finish(earlier, {})
-        decision = Decision(self.budget_seconds, _metric(self.plans[FLOOR]))
+        decision = Decision(self.budget_seconds, self.plans[FLOOR].decision_metric)
         self._clear_checkpoints()
         trained = {FLOOR: self._complete(FLOOR, decision)}
         if Strategy.few_shot in self.plans:
@@ -300,10 +300,6 @@ def _preference(trial: Trial) -> tuple[float, float, int]:
     the same predictions), then the cheaper strategy."""
     loss = trial.validation_loss if trial.validation_loss is not None else float("inf")
     return (trial.validation_score or 0.0, -loss, -COST_ORDER.index(Strategy(trial.strategy)))
-
-
-def _metric(plan: StrategyPlan) -> str:
-    return "micro_f1" if plan.multi_label else "accuracy"
 
 
 def _score(scores: Mapping[str, float], metric: str) -> float | None:

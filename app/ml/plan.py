@@ -25,6 +25,12 @@ class StrategyPlan:
     corpora: dict[str, list[str]] = field(default_factory=dict)
     warm_start: WarmStart | None = None
 
+    @property
+    def decision_metric(self) -> str:
+        """The validation score that compares runs of this plan: `micro_f1` for multi-label
+        data, else `accuracy`."""
+        return "micro_f1" if self.multi_label else "accuracy"
+
 
 @dataclass(frozen=True)
 class RunContext:

@@ -128,7 +128,7 @@ class SearchRun:
         self.given, self.shape, self.on_trials = dict(given), shape, on_trials
         self.strategy = Strategy(plan.strategy)
         self.space = {k: v for k, v in SPACES[self.strategy].items() if k not in self.given}
-        self.metric = "micro_f1" if plan.multi_label else "accuracy"
+        self.metric = plan.decision_metric
         self.root = context.checkpoint_dir / "search"
         self.study = optuna.create_study(
             direction="maximize",
