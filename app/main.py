@@ -13,10 +13,12 @@ from app.core.config import Settings, get_settings
 from app.core.db import new_session
 from app.core.queue import create_celery
 from app.core.storage import ArtifactStore
+from app.ml.device import plan_device
 from app.services import jobs
 from app.serving.batcher import Batcher
 from app.serving.cache import ModelCache
 from app.serving.http_metrics import RequestMetrics
+from app.serving.lookups import LookupCache
 from app.serving.metrics import ServingMetrics
 from app.serving.threads import batch_settings, inference_thread, use_torch_threads
 
@@ -37,7 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.registered_base_models,
             max_bytes=settings.model_cache_max_bytes,
             metrics=metrics,
+            device=plan_device(settings.serve_device),
+            max_pass_tokens=settings.predict_pass_max_tokens,
         )
+        app.state.lookups = LookupCache(settings.predict_lookup_ttl_seconds)
         use_torch_threads(settings.torch_threads)
         with inference_thread() as executor:
             app.state.batcher = Batcher(batch_settings(settings), executor, metrics)

@@ -60,9 +60,9 @@ class Server:
 
 
 @contextmanager
-def adaptd_server(data_dir: Path, **env: str) -> Iterator[Server]:
+def adaptd_server(data_dir: Path, cpus: list[int] | None = None, **env: str) -> Iterator[Server]:
     """`adaptd serve` on `data_dir` (created and bootstrapped when empty), with extra
-    environment settings, until the block ends."""
+    environment settings, until the block ends; with `cpus`, pinned to those cores."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir.parent / "serve.log").open("ab")
@@ -72,6 +72,7 @@ def adaptd_server(data_dir: Path, **env: str) -> Iterator[Server]:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
     )
     base = f"http://127.0.0.1:{port}"
     try:

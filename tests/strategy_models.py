@@ -49,7 +49,7 @@ def saved_predictor(
     trained: TrainedClassifier,
     plan: StrategyPlan,
     directory: Path,
-    encoders: EncoderSource = SentenceEncoder.load,
+    encoders: EncoderSource = SentenceEncoder.served,
     lora_bases: LoraBaseSource | None = None,
 ) -> Predictor:
     save_artifact(trained.save, manifest_for(plan, trained, "tiny"), directory)
@@ -63,7 +63,7 @@ def train_and_save(
     base: str,
     directory: Path,
     rows: list[LabeledExample] = ROWS,
-    encoders: EncoderSource = SentenceEncoder.load,
+    encoders: EncoderSource = SentenceEncoder.served,
     lora_bases: LoraBaseSource | None = None,
     **options: object,
 ) -> Predictor:

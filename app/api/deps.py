@@ -6,17 +6,20 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.core.config import Settings
 from app.core.db import new_session
 from app.core.problems import Forbidden, NotFound, Unauthorized
-from app.core.security import tokens_equal
+from app.core.security import hash_api_key, tokens_equal
 from app.core.storage import ArtifactStore
+from app.ml.runtime import Backend
 from app.models import ApiKey, Dataset, Job, Model
 from app.schemas.alias import ALIAS_NAME_PATTERN
 from app.services import aliases, datasets, jobs, models, teams
 from app.serving.batcher import Batcher
 from app.serving.cache import ModelCache
+from app.serving.lookups import LookupCache
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer adk_...`")
 
@@ -135,13 +138,28 @@ class ServedModel:
     artifact_key: str
     labels: list[str]
     multi_label: bool
-    int8: bool
+    backend: Backend
     abstain_threshold: float | None
 
 
-def get_served_model(model_id: str, settings: SettingsDep, credentials: Credentials) -> ServedModel:
-    """The model to predict with, by id or alias, looked up in a session of its own that is
-    closed before the request waits for its batch: waiting requests hold no connection."""
+async def get_served_model(
+    model_id: str, request: Request, settings: SettingsDep, credentials: Credentials
+) -> ServedModel:
+    """The model to predict with, by id or alias. A recent answer for the same key and name
+    is reused (see `LookupCache`); otherwise it is looked up on a worker thread in a session
+    of its own, closed before the request waits for its batch."""
+    lookups: LookupCache[ServedModel] = request.app.state.lookups
+    cache_key = (hash_api_key(credentials.credentials) if credentials else None, model_id)
+    served = lookups.get(cache_key)
+    if served is None:
+        served = await run_in_threadpool(_look_up_served_model, model_id, settings, credentials)
+        lookups.put(cache_key, served)
+    return served
+
+
+def _look_up_served_model(
+    model_id: str, settings: Settings, credentials: HTTPAuthorizationCredentials | None
+) -> ServedModel:
     with new_session(settings) as session:
         key = authorize(get_api_key(session, credentials), "read")
         model = model_or_alias(session, team_id=key.team_id, model_id=model_id)
@@ -150,9 +168,14 @@ def get_served_model(model_id: str, settings: SettingsDep, credentials: Credenti
             model.artifact_key,
             list(model.labels),
             model.multi_label,
-            int8=model.acceleration is not None,
+            backend=served_backend(model),
             abstain_threshold=model.abstain_threshold,
         )
+
+
+def served_backend(model: Model) -> Backend:
+    """torch as trained, or the backend its acceleration chose."""
+    return Backend(model.acceleration["method"]) if model.acceleration else Backend.torch
 
 
 DatasetDep = Annotated[Dataset, Depends(get_dataset)]

@@ -36,6 +36,11 @@ class ArtifactStore:
     def embeddings_dir(self) -> Path:
         return self.root / ".embeddings"
 
+    @property
+    def graphs_dir(self) -> Path:
+        """ONNX Runtime graphs exported from models and base models, by source."""
+        return self.root / ".onnx"
+
     def delete_checkpoint(self, job_id: str) -> None:
         shutil.rmtree(self.checkpoint_dir(job_id), ignore_errors=True)
 

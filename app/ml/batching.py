@@ -1,4 +1,5 @@
-"""The order in which a training epoch visits its examples."""
+"""How texts are cut into batches: the order in which a training epoch visits its examples, and
+the forward passes that serve a set of texts."""
 
 import torch
 
@@ -23,3 +24,24 @@ def length_grouped_batches(
         batches.extend(members[i : i + batch_size] for i in range(0, len(members), batch_size))
     shuffled = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[index] for index in shuffled]
+
+
+def token_budget_passes(
+    lengths: list[int], max_texts: int, max_tokens: int | None = None
+) -> list[list[int]]:
+    """Indices of texts cut into passes of similar length, shortest first: a pass holds at most
+    `max_texts` texts and, padded to its longest, at most `max_tokens` tokens (a text longer
+    than the budget goes alone)."""
+    budget = max_tokens if max_tokens is not None else max(lengths, default=0) * max_texts
+    order = sorted(range(len(lengths)), key=lambda index: lengths[index])
+    passes: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        longest = lengths[index]
+        if current and (len(current) >= max_texts or (len(current) + 1) * longest > budget):
+            passes.append(current)
+            current = []
+        current.append(index)
+    if current:
+        passes.append(current)
+    return passes

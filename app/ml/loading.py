@@ -1,4 +1,5 @@
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +53,9 @@ def save_standalone(
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     write_model_card(directory, labels, pooling)
+
+
+def token_lengths(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[int]:
+    """Tokens of each text, special tokens included, up to `max_length`."""
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
+    return [len(ids) for ids in encoded["input_ids"]]

@@ -9,6 +9,7 @@ import torch
 
 from app.ml.arguments import Pooling
 from app.ml.device import DevicePlan
+from app.ml.loading import token_lengths
 from app.ml.pooling import pooled_features, pooled_logits
 
 EVALUATION_BATCH_SIZE = 128
@@ -59,8 +60,7 @@ class Passes:
         return torch.cat(rows)
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
-        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
-        return [len(ids) for ids in encoded["input_ids"]]
+        return token_lengths(self.tokenizer, texts, self.max_length)
 
 
 def _chunks(texts: Sequence[str]) -> list[Sequence[str]]:

@@ -6,12 +6,17 @@ from pathlib import Path
 import torch
 
 from app.ml.artifact import Manifest
+from app.ml.batching import token_budget_passes
 from app.ml.device import DevicePlan, plan_device
 from app.ml.loading import BaseModelError
 from app.ml.lora_base import LoraBaseSource
+from app.ml.runtime import TORCH, Runtime
 from app.ml.sentence import EncoderSource, SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
 from app.ml.strategies import Scorer, SharedBases, spec_of
+
+MAX_PASS_TOKENS = 64 * 128
+"""Tokens in one forward pass, padding included, when a pass would otherwise exceed it."""
 
 
 @dataclass(frozen=True)
@@ -42,10 +47,12 @@ class Predictor:
         manifest: Manifest,
         batch_size: int = 64,
         name: str = "",
+        max_pass_tokens: int = MAX_PASS_TOKENS,
     ) -> None:
         self.scorer = scorer
         self.manifest = manifest
         self.batch_size = batch_size
+        self.max_pass_tokens = max_pass_tokens
         self.name = name
         self.labels = manifest.labels
         self.thresholds = manifest.thresholds or [0.5] * len(manifest.labels)
@@ -59,12 +66,12 @@ class Predictor:
         device: DevicePlan | None = None,
         encoders: EncoderSource | None = None,
         lora_bases: LoraBaseSource | None = None,
-        int8: bool = False,
+        runtime: Runtime = TORCH,
     ) -> "Predictor":
         """`encoders` hands out base encoders and `lora_bases` base classifiers for unmerged
         adapters; shared sources let models on one base share its weights. Without them, each
-        model loads its own copy (a `lora` model merged into it). `int8` serves the model with
-        int8-quantized linear layers (CPU only); `encoders` must then hand out int8 encoders."""
+        model loads its own copy (a `lora` model merged into it). `runtime` says whether the
+        forward pass runs in torch or in an ONNX Runtime graph of the model."""
         manifest = Manifest.read(directory)
         spec = spec_of(manifest.strategy)
         base_model_path = (base_models or {}).get(manifest.base_model)
@@ -72,11 +79,9 @@ class Predictor:
             raise BaseModelError(
                 f"base model {manifest.base_model!r} of this model is not registered here"
             )
-        shared = SharedBases(
-            encoders or (SentenceEncoder.load_int8 if int8 else SentenceEncoder.load), lora_bases
-        )
+        shared = SharedBases(encoders or SentenceEncoder.served, lora_bases)
         device = device or plan_device("cpu")
-        scorer = spec.load(directory, manifest, base_model_path or "", device, shared, int8)
+        scorer = spec.load(directory, manifest, base_model_path or "", device, shared, runtime)
         return cls(scorer, manifest, name=directory.name)
 
     @cached_property
@@ -101,14 +106,20 @@ class Predictor:
         return self.manifest.multi_label
 
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
-        """One row per text, in the order given; computed in length-sorted chunks of
-        `batch_size` so that short texts are not padded to the longest."""
-        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
+        """One row per text, in the order given."""
         rows = torch.empty(len(texts), len(self.labels))
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
+        for chunk in self.passes(texts):
             rows[chunk] = self.scorer.probabilities([texts[index] for index in chunk]).float()
         return rows
+
+    def passes(self, texts: Sequence[str]) -> list[list[int]]:
+        """The forward passes that score `texts`: length-sorted, so that short texts are not
+        padded to the longest, of at most `batch_size` texts and `max_pass_tokens` tokens
+        (counted only when the texts could reach it)."""
+        if len(texts) * self.scorer.max_length <= self.max_pass_tokens:
+            return token_budget_passes([len(text) for text in texts], self.batch_size)
+        lengths = self.scorer.token_lengths(texts)
+        return token_budget_passes(lengths, self.batch_size, self.max_pass_tokens)
 
     def predict(
         self,
@@ -128,12 +139,41 @@ class Predictor:
     ) -> list[Prediction]:
         """`abstain_below`: a single-label model gives no label where its best score is
         lower."""
-        cutoffs = self._cutoffs(thresholds or {})
-        rows = probabilities.tolist()
-        predictions = [self._prediction(row, top_k, cutoffs) for row in rows]
-        if abstain_below is None or self.multi_label:
-            return predictions
-        return [_abstained(p) if p.score < abstain_below else p for p in predictions]
+        ranking = self.rank(probabilities, top_k, thresholds, abstain_below)
+        labels = self.labels
+        return [
+            Prediction(
+                None if abstained else labels[indices[0]],
+                scores[0],
+                [labels[index] for index in chosen],
+                [LabelScore(labels[i], score) for i, score in zip(indices, scores, strict=True)],
+                abstained,
+            )
+            for indices, scores, chosen, abstained in ranking.rows()
+        ]
+
+    def rank(
+        self,
+        probabilities: torch.Tensor,
+        top_k: int | None = None,
+        thresholds: Mapping[str, float] | None = None,
+        abstain_below: float | None = None,
+    ) -> "Ranking":
+        """Each row's labels best first (ties in label order), cut to `top_k`, and the labels
+        assigned: the best one, or none where it scores under `abstain_below`, for a
+        single-label model; every label at or above its threshold for a multi-label one."""
+        keep = len(self.labels) if top_k is None else min(top_k, len(self.labels))
+        ranked, order = probabilities.sort(dim=1, descending=True, stable=True)
+        scores: list[list[float]] = ranked[:, :keep].tolist()
+        indices: list[list[int]] = order[:, :keep].tolist()
+        if self.multi_label:
+            cutoffs = torch.tensor(self._cutoffs(thresholds or {}), dtype=torch.float64)
+            assigned = probabilities.double() >= cutoffs
+            chosen = [row.nonzero().flatten().tolist() for row in assigned]
+            return Ranking(indices, scores, chosen, [False] * len(scores))
+        abstained = [abstain_below is not None and row[0] < abstain_below for row in scores]
+        chosen = [[] if away else [row[0]] for row, away in zip(indices, abstained, strict=True)]
+        return Ranking(indices, scores, chosen, abstained)
 
     def _cutoffs(self, overrides: Mapping[str, float]) -> list[float]:
         return [
@@ -141,27 +181,19 @@ class Predictor:
             for label, default in zip(self.labels, self.thresholds, strict=True)
         ]
 
-    def _prediction(self, row: list[float], top_k: int | None, cutoffs: list[float]) -> Prediction:
-        ranked = sorted(
-            (LabelScore(label, score) for label, score in zip(self.labels, row, strict=True)),
-            key=lambda item: item.score,
-            reverse=True,
-        )
-        if self.multi_label:
-            chosen = [
-                label
-                for label, score, cutoff in zip(self.labels, row, cutoffs, strict=True)
-                if score >= cutoff
-            ]
-        else:
-            chosen = [ranked[0].label]
-        return Prediction(
-            ranked[0].label, ranked[0].score, chosen, ranked[:top_k] if top_k else ranked
-        )
 
+@dataclass(frozen=True)
+class Ranking:
+    """Per row: label indices best first with their scores, the indices assigned, and whether
+    the model abstained."""
 
-def _abstained(prediction: Prediction) -> Prediction:
-    return Prediction(None, prediction.score, [], prediction.scores, abstained=True)
+    indices: list[list[int]]
+    scores: list[list[float]]
+    chosen: list[list[int]]
+    abstained: list[bool]
+
+    def rows(self) -> "zip[tuple[list[int], list[float], list[int], bool]]":
+        return zip(self.indices, self.scores, self.chosen, self.abstained, strict=True)
 
 
 def probabilities_together(
@@ -175,7 +207,10 @@ def probabilities_together(
     encoder = first.shared_encoder
     if encoder is None or all(predictor is first for predictor, _ in requests):
         return list(first.probabilities(texts).split(sizes))
-    features = encoder.embed(texts).split(sizes)
+    features = torch.empty(len(texts), encoder.dimension)
+    for chunk in first.passes(texts):
+        features[chunk] = encoder.embed([texts[index] for index in chunk])
+    features = features.split(sizes)
     return [
         _sentence_scorer(predictor).probabilities_of(rows).float()
         for (predictor, _), rows in zip(requests, features, strict=True)

@@ -13,6 +13,8 @@ from app.ml.calibration import fit_temperature, scale_linear
 from app.ml.data import LabeledExample, encode_targets
 from app.ml.device import DevicePlan
 from app.ml.head import Head, head_of_state, probabilities
+from app.ml.loading import token_lengths
+from app.ml.runtime import TORCH, Runtime
 from app.ml.sentence import EncoderSource, SentenceEncoder, parameter_bytes
 
 HEAD_FILE = "head.safetensors"
@@ -31,6 +33,13 @@ class SentenceClassifier:
 
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
         return self.probabilities_of(self.encoder.embed(texts))
+
+    @property
+    def max_length(self) -> int:
+        return self.encoder.max_length
+
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        return token_lengths(self.encoder.tokenizer, texts, self.encoder.max_length)
 
     def owned_bytes(self) -> int:
         """Memory of the weights this model alone holds: the head, and its own encoder."""
@@ -66,17 +75,17 @@ class SentenceClassifier:
         multi_label: bool,
         max_length: int,
         device: DevicePlan,
-        encoders: EncoderSource = SentenceEncoder.load,
-        int8: bool = False,
+        encoders: EncoderSource = SentenceEncoder.served,
+        runtime: Runtime = TORCH,
     ) -> "SentenceClassifier":
-        """The base encoder comes from `encoders` (which may share it between models, and
-        hands out int8 ones for `int8`); an encoder the strategy changed is the model's own."""
+        """The base encoder comes from `encoders` (which may share it between models); an
+        encoder the strategy changed is the model's own. Either runs on `runtime`; the head,
+        a few thousand weights, stays in torch."""
         own_encoder = directory / ENCODER_DIRECTORY
         if own_encoder.is_dir():
-            load_own = SentenceEncoder.load_int8 if int8 else SentenceEncoder.load
-            encoder = load_own(own_encoder, max_length, device)
+            encoder = SentenceEncoder.served(own_encoder, max_length, device, runtime)
         else:
-            encoder = encoders(Path(base_model_path), max_length, device)
+            encoder = encoders(Path(base_model_path), max_length, device, runtime)
         state = load_file(directory / HEAD_FILE)
         head = head_of_state(state)
         head.load_state_dict(state)

@@ -12,10 +12,10 @@ from peft import PeftModel
 from app.ml.arguments import Pooling
 from app.ml.device import DevicePlan
 from app.ml.head import probabilities
-from app.ml.loading import load_classifier, load_tokenizer, save_standalone
+from app.ml.loading import load_classifier, load_tokenizer, save_standalone, token_lengths
 from app.ml.lora_base import LoraBaseSource
 from app.ml.pooling import pooled_logits
-from app.ml.quantization import int8_model
+from app.ml.runtime import TORCH, Runtime
 from app.ml.sentence import parameter_bytes
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -33,9 +33,11 @@ class SequenceClassifier:
         multi_label: bool,
         size_bytes: int,
         device: torch.device,
+        autocast_dtype: torch.dtype | None = None,
     ) -> None:
         self.logits = logits
         self.device = device
+        self.autocast_dtype = autocast_dtype
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.multi_label = multi_label
@@ -43,7 +45,12 @@ class SequenceClassifier:
 
     @classmethod
     def of_model(
-        cls, model: Any, tokenizer: Any, max_length: int, pooling: Pooling = "cls"
+        cls,
+        model: Any,
+        tokenizer: Any,
+        max_length: int,
+        pooling: Pooling = "cls",
+        autocast_dtype: torch.dtype | None = None,
     ) -> "SequenceClassifier":
         model.eval()
         multi_label = model.config.problem_type == "multi_label_classification"
@@ -58,6 +65,7 @@ class SequenceClassifier:
             multi_label=multi_label,
             size_bytes=parameter_bytes(model),
             device=next(model.parameters()).device,
+            autocast_dtype=autocast_dtype,
         )
 
     @classmethod
@@ -72,17 +80,33 @@ class SequenceClassifier:
         device: DevicePlan,
         pooling: Pooling = "cls",
         lora_bases: LoraBaseSource | None = None,
-        int8: bool = False,
+        runtime: Runtime = TORCH,
     ) -> "SequenceClassifier":
-        """An int8 `lora` model is merged into its own copy of the base, then quantized."""
-        finish = int8_model if int8 else _on(device)
-        if not (directory / ADAPTER_CONFIG).is_file():
-            model = finish(load_classifier(str(directory)))
-            return cls.of_model(model, load_tokenizer(str(directory)), max_length, pooling)
-        tokenizer = load_tokenizer(base_model_path)
-        if lora_bases is None or int8:
-            merged = merged_lora(directory, base_model_path, labels, multi_label=multi_label)
-            return cls.of_model(finish(merged), tokenizer, max_length, pooling)
+        """On an ONNX runtime, a `lora` model is served as one graph with its adapters merged
+        into the base."""
+        is_lora = (directory / ADAPTER_CONFIG).is_file()
+        tokenizer = load_tokenizer(base_model_path if is_lora else str(directory))
+
+        def torch_model() -> Any:
+            if is_lora:
+                return merged_lora(directory, base_model_path, labels, multi_label=multi_label)
+            return load_classifier(str(directory))
+
+        if runtime.backend.uses_onnx:
+            graph = runtime.graph_cache().graph(
+                directory, runtime.backend, lambda: PooledLogits(torch_model(), pooling), device
+            )
+            return cls(
+                graph,
+                tokenizer,
+                max_length,
+                multi_label=multi_label,
+                size_bytes=graph.size_bytes,
+                device=torch.device("cpu"),
+            )
+        if not is_lora or lora_bases is None:
+            model = torch_model().to(device.device)
+            return cls.of_model(model, tokenizer, max_length, pooling, device.autocast_dtype)
         adapter = lora_bases(base_model_path, device).attach(directory, len(labels), pooling)
         return cls(
             adapter.logits,
@@ -91,10 +115,14 @@ class SequenceClassifier:
             multi_label=multi_label,
             size_bytes=adapter.size_bytes,
             device=device.device,
+            autocast_dtype=device.autocast_dtype,
         )
 
     def owned_bytes(self) -> int:
         return self.size_bytes
+
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        return token_lengths(self.tokenizer, texts, self.max_length)
 
     @torch.inference_mode()
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
@@ -105,11 +133,24 @@ class SequenceClassifier:
             max_length=self.max_length,
             return_tensors="pt",
         ).to(self.device)
-        return probabilities(self.logits(encoded).cpu(), self.multi_label)
+        dtype = self.autocast_dtype
+        with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
+            logits = self.logits(encoded)
+        return probabilities(logits.float().cpu(), self.multi_label)
 
 
-def _on(device: DevicePlan) -> Callable[[Any], Any]:
-    return lambda model: model.to(device.device)
+class PooledLogits(torch.nn.Module):
+    """A classifier's logits from token ids and mask, pooled as it was trained: what an ONNX
+    graph exports."""
+
+    def __init__(self, model: Any, pooling: Pooling) -> None:
+        super().__init__()
+        self.model = model
+        self.pooling = pooling
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        encoded = {"input_ids": input_ids, "attention_mask": attention_mask}
+        return pooled_logits(self.model, encoded, self.pooling)
 
 
 def merged_lora(

@@ -34,6 +34,7 @@ from app.ml.recipes import (
     head_defaults,
     head_warnings,
 )
+from app.ml.runtime import Runtime
 from app.ml.sentence import EncoderSource, SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
 from app.ml.sequence_classifier import SequenceClassifier, export_merged_lora
@@ -50,7 +51,12 @@ class Strategy(enum.StrEnum):
 
 
 class Scorer(Protocol):
+    @property
+    def max_length(self) -> int: ...
+
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor: ...
+
+    def token_lengths(self, texts: Sequence[str]) -> list[int]: ...
 
     def owned_bytes(self) -> int: ...
 
@@ -59,7 +65,7 @@ class Scorer(Protocol):
 class SharedBases:
     """Where served models find the base weights they share instead of loading their own."""
 
-    encoders: EncoderSource = SentenceEncoder.load
+    encoders: EncoderSource = SentenceEncoder.served
     lora_bases: LoraBaseSource | None = None
 
 
@@ -67,7 +73,7 @@ A = TypeVar("A", bound=StrategyArguments)
 Trainer = Callable[[StrategyPlan, A, RunContext], TrainedClassifier]
 ScaledDefaults = Callable[[DataShape, A], dict[str, Any]]
 Warnings = Callable[[DataShape, A], list[str]]
-Loader = Callable[[Path, Manifest, str, DevicePlan, SharedBases, bool], Scorer]
+Loader = Callable[[Path, Manifest, str, DevicePlan, SharedBases, Runtime], Scorer]
 Export = Callable[[Path, str, Manifest, Path], None]
 
 
@@ -78,7 +84,7 @@ class StrategySpec(Generic[A]):
     Attributes:
         arguments: The documented dataclass of its hyperparameters.
         train: Trains a classifier from a plan.
-        load: Loads a saved artifact for serving (`int8` as the last argument).
+        load: Loads a saved artifact for serving on a runtime (torch, or an ONNX graph).
         shares_base: The artifact holds only what the strategy adds; serving reads the
             registered base model too.
         continues_from_model: A job may start from an earlier model of the strategy.
@@ -230,7 +236,7 @@ def _load_sentence_classifier(
     base_model_path: str,
     device: DevicePlan,
     shared: SharedBases,
-    int8: bool,
+    runtime: Runtime,
 ) -> Scorer:
     return SentenceClassifier.load(
         directory,
@@ -240,7 +246,7 @@ def _load_sentence_classifier(
         max_length=manifest.max_length,
         device=device,
         encoders=shared.encoders,
-        int8=int8,
+        runtime=runtime,
     )
 
 
@@ -250,7 +256,7 @@ def _load_sequence_classifier(
     base_model_path: str,
     device: DevicePlan,
     shared: SharedBases,
-    int8: bool,
+    runtime: Runtime,
 ) -> Scorer:
     return SequenceClassifier.load(
         directory,
@@ -261,7 +267,7 @@ def _load_sequence_classifier(
         device=device,
         pooling=manifest.pooling,
         lora_bases=shared.lora_bases,
-        int8=int8,
+        runtime=runtime,
     )
 
 

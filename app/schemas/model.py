@@ -3,7 +3,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.ml.runtime import ACCELERATIONS
 from app.ml.strategies import Strategy
+
+_METHODS = "; ".join(f"`{backend}`: {what}" for backend, what in ACCELERATIONS.items())
 
 
 class AccelerationScores(BaseModel):
@@ -13,7 +16,7 @@ class AccelerationScores(BaseModel):
 
 
 class AccelerationPublic(BaseModel):
-    method: str = Field(description="`int8`: dynamic int8 quantization of the linear layers.")
+    method: str = Field(description=f"The backend served: {_METHODS}")
     dataset_id: str | None = Field(
         description="The dataset measured on; null for the model's own validation data."
     )
@@ -29,10 +32,8 @@ class AccelerationPublic(BaseModel):
 class AccelerationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    method: Literal["int8"] = Field(
-        default="int8",
-        description="`int8`: linear layers with int8 weights and dynamically quantized "
-        "activations, served on CPU.",
+    method: Literal["int8", "onnx", "fp16"] = Field(
+        default="int8", description=f"The backend to serve with: {_METHODS}"
     )
     dataset_id: str | None = Field(
         default=None,

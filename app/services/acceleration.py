@@ -1,6 +1,7 @@
-"""Serving a model faster on CPU, but only with the accuracy change measured first: the model
-as trained and its accelerated variant score the same labeled examples, and the variant is
-served only when accuracy falls by no more than the caller allows."""
+"""Serving a model faster, but only with the accuracy change measured first: the model as
+trained and its variant on another backend (an ONNX Runtime graph in float32, int8 or float16)
+score the same labeled examples, and the variant is served only when accuracy falls by no more
+than the caller allows."""
 
 import time
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from app.core.problems import ValidationFailed
 from app.ml.data import LabeledExample
 from app.ml.evaluation import evaluation_report
 from app.ml.predictor import Predictor
+from app.ml.runtime import Backend, BackendUnavailable, check_available
 from app.models import Job, Model
 from app.services import datasets, evaluations
 from app.services.training import validation_examples
@@ -30,9 +32,15 @@ def accelerate(
 ) -> dict[str, Any]:
     """Measure, then serve `model` with `method` if accuracy falls by at most
     `max_accuracy_drop` on `dataset_id` (by default the model's validation data)."""
+    backend = Backend(method)
+    try:
+        check_available(backend)
+        variant = cache.load(model.artifact_key, backend)
+    except BackendUnavailable as error:
+        raise _invalid("method", str(error)) from error
     examples = _examples(session, model, dataset_id)
     reference, reference_labels = _measure(cache.get(model.artifact_key), examples)
-    accelerated, accelerated_labels = _measure(cache.load(model.artifact_key, int8=True), examples)
+    accelerated, accelerated_labels = _measure(variant, examples)
     change = accelerated["accuracy"] - reference["accuracy"]
     same = sum(a == b for a, b in zip(reference_labels, accelerated_labels, strict=True))
     report = {

@@ -3,6 +3,7 @@ from sqlalchemy.orm import Session
 
 from app.core.problems import Conflict, ValidationFailed
 from app.core.storage import ArtifactStore
+from app.ml.runtime import GraphCache
 from app.models import Alias, Model
 from app.services.queries import Page, get_owned, paginate
 
@@ -26,6 +27,7 @@ def delete(session: Session, *, model: Model, store: ArtifactStore) -> None:
         )
     session.delete(model)
     session.commit()
+    GraphCache(store.graphs_dir).remove(store.path(model.artifact_key))
     store.delete(model.artifact_key)
 
 

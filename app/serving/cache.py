@@ -3,9 +3,13 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 from app.core.storage import ArtifactStore
-from app.ml.predictor import Predictor
+from app.ml.device import DevicePlan, plan_device
+from app.ml.predictor import MAX_PASS_TOKENS, Predictor
+from app.ml.runtime import Backend, Runtime
 from app.serving.encoders import SharedEncoders
 from app.serving.metrics import ServingMetrics
+
+WARM_UP_TEXT = "warm up"
 
 
 class ModelCache:
@@ -21,8 +25,12 @@ class ModelCache:
         *,
         max_bytes: int | None = None,
         metrics: ServingMetrics | None = None,
+        device: DevicePlan | None = None,
+        max_pass_tokens: int = MAX_PASS_TOKENS,
     ) -> None:
         self.store = store
+        self.device = device or plan_device("cpu")
+        self.max_pass_tokens = max_pass_tokens
         self.base_models = dict(base_models or {})
         self.capacity = capacity
         self.max_bytes = max_bytes
@@ -32,9 +40,9 @@ class ModelCache:
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
 
-    def peek(self, artifact_key: str, *, int8: bool = False) -> Predictor | None:
+    def peek(self, artifact_key: str, backend: Backend = Backend.torch) -> Predictor | None:
         """The loaded predictor, without waiting on a load (for the event loop)."""
-        key = _variant(artifact_key, int8)
+        key = _variant(artifact_key, backend)
         with self._lock:
             predictor = self._predictors.get(key)
             if predictor is not None:
@@ -42,41 +50,46 @@ class ModelCache:
                 self.metrics.cache_hits.inc()
             return predictor
 
-    def get(self, artifact_key: str, *, int8: bool = False) -> Predictor:
-        """The model as trained, or its int8-quantized variant."""
-        predictor = self.peek(artifact_key, int8=int8)
+    def get(self, artifact_key: str, backend: Backend = Backend.torch) -> Predictor:
+        """The model served on `backend`: torch as trained, or an ONNX Runtime graph."""
+        predictor = self.peek(artifact_key, backend)
         if predictor is not None:
             return predictor
-        key = _variant(artifact_key, int8)
+        key = _variant(artifact_key, backend)
         with self._lock:
             loading = self._loading.setdefault(key, threading.Lock())
         with loading:
-            predictor = self.peek(artifact_key, int8=int8)
+            predictor = self.peek(artifact_key, backend)
             if predictor is not None:
                 return predictor
             self.metrics.cache_misses.inc()
-            predictor = self.load(artifact_key, int8=int8)
+            predictor = self.load(artifact_key, backend)
             with self._lock:
                 self._predictors[key] = predictor
                 self._loading.pop(key, None)
                 self._shrink()
             return predictor
 
-    def load(self, artifact_key: str, *, int8: bool = False) -> Predictor:
-        """A predictor on this cache's shared bases, not kept."""
-        return Predictor.from_pretrained(
+    def load(self, artifact_key: str, backend: Backend = Backend.torch) -> Predictor:
+        """A predictor on this cache's shared bases, not kept, warmed by one pass so that its
+        first request does not pay for the runtime's first-call set-up."""
+        predictor = Predictor.from_pretrained(
             self.store.path(artifact_key),
             self.base_models,
-            encoders=self.encoders.int8 if int8 else self.encoders,
+            device=self.device,
+            encoders=self.encoders,
             lora_bases=self.encoders.lora_base,
-            int8=int8,
+            runtime=Runtime(backend, self.store.graphs_dir),
         )
+        predictor.max_pass_tokens = self.max_pass_tokens
+        predictor.probabilities([WARM_UP_TEXT])
+        return predictor
 
     def evict(self, artifact_key: str) -> None:
         """Drop every variant of the model."""
         with self._lock:
-            for int8 in (False, True):
-                self._predictors.pop(_variant(artifact_key, int8), None)
+            for backend in Backend:
+                self._predictors.pop(_variant(artifact_key, backend), None)
             self._report()
 
     def __contains__(self, artifact_key: str) -> bool:
@@ -102,5 +115,5 @@ class ModelCache:
         self.metrics.shared_encoder_bytes.set(self.encoders.resident_bytes())
 
 
-def _variant(artifact_key: str, int8: bool) -> str:
-    return f"{artifact_key}#int8" if int8 else artifact_key
+def _variant(artifact_key: str, backend: Backend) -> str:
+    return artifact_key if backend is Backend.torch else f"{artifact_key}#{backend}"

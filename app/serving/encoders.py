@@ -8,33 +8,27 @@ from typing import Any
 
 from app.ml.device import DevicePlan
 from app.ml.lora_base import SharedLoraBase
+from app.ml.runtime import Backend, Runtime
 from app.ml.sentence import SentenceEncoder, parameter_bytes
 
 
 class SharedEncoders:
     def __init__(self) -> None:
-        self._loaded: dict[tuple[str, str, bool], SentenceEncoder] = {}
+        self._loaded: dict[tuple[str, str, Backend], SentenceEncoder] = {}
         self._lora_bases: dict[tuple[str, str], SharedLoraBase] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, path: Path, max_length: int, device: DevicePlan) -> SentenceEncoder:
-        """An encoder at `max_length` over the one shared copy of the weights at `path`."""
-        return self._shared(path, max_length, device, int8=False)
-
-    def int8(self, path: Path, max_length: int, device: DevicePlan) -> SentenceEncoder:
-        """The same over the one shared int8-quantized copy of the weights at `path`."""
-        return self._shared(path, max_length, device, int8=True)
-
-    def _shared(
-        self, path: Path, max_length: int, device: DevicePlan, *, int8: bool
+    def __call__(
+        self, path: Path, max_length: int, device: DevicePlan, runtime: Runtime
     ) -> SentenceEncoder:
-        key = (str(path), str(device.device), int8)
+        """An encoder at `max_length` over the one shared copy of the weights at `path` for
+        the runtime's backend (torch weights, or one ONNX Runtime session)."""
+        key = (str(path), str(device.device), runtime.backend)
         with self._lock:
             if key not in self._loaded:
-                load = SentenceEncoder.load_int8 if int8 else SentenceEncoder.load
-                self._loaded[key] = load(path, max_length, device)
+                self._loaded[key] = SentenceEncoder.served(path, max_length, device, runtime)
             shared = self._loaded[key]
-        return SentenceEncoder(shared.model, shared.tokenizer, max_length, device)
+        return shared.at(max_length)
 
     def lora_base(self, path: str, device: DevicePlan) -> SharedLoraBase:
         """The one base classifier at `path` that `lora` models attach their adapters to."""

@@ -1,13 +1,16 @@
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from fastapi.testclient import TestClient
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from app.core.config import Settings
+from app.ml import runtime
 from app.ml.pooling import pooled_features
+from app.ml.runtime import Backend
 from app.serving.cache import ModelCache
 from tests.factories import (
     TeamCredentials,
@@ -58,7 +61,7 @@ def test_int8_is_measured_on_the_validation_data_then_served_until_turned_off(
         f"/v1/models/{model['id']}/predict", headers=team.headers, json={"inputs": ["hi"]}
     )
     assert predicted.status_code == 200
-    assert cache_of(client).peek(model["id"], int8=True) is not None
+    assert cache_of(client).peek(model["id"], Backend.int8) is not None
 
     stopped = client.delete(f"/v1/models/{model['id']}/acceleration", headers=team.headers)
     assert stopped.status_code == 204
@@ -67,7 +70,7 @@ def test_int8_is_measured_on_the_validation_data_then_served_until_turned_off(
     assert model["id"] not in cache_of(client)
     client.post(f"/v1/models/{model['id']}/predict", headers=team.headers, json={"inputs": ["hi"]})
     assert model["id"] in cache_of(client)
-    assert cache_of(client).peek(model["id"], int8=True) is None
+    assert cache_of(client).peek(model["id"], Backend.int8) is None
 
 
 def with_a_head_int8_cannot_hold(directory: Path) -> None:
@@ -121,7 +124,7 @@ def test_a_drop_beyond_the_allowed_one_is_refused_and_changes_nothing(
     assert "served as it was" in problem["detail"]
     shown = client.get(f"/v1/models/{model_id}", headers=team.headers).json()
     assert shown["acceleration"] is None
-    assert cache_of(client).peek(model_id, int8=True) is None
+    assert cache_of(client).peek(model_id, Backend.int8) is None
 
 
 def test_measuring_on_a_dataset_that_does_not_fit_the_model_is_refused(
@@ -151,12 +154,53 @@ def test_measuring_on_a_dataset_that_does_not_fit_the_model_is_refused(
         assert message in refused.json()["detail"]
 
 
-def test_only_int8_is_offered(
+def test_onnx_float32_serves_the_same_answers_as_the_model_as_trained(
     client: TestClient, team: TeamCredentials, settings: Settings
 ) -> None:
     model = trained_model(client, team, settings)
+    as_trained = predict(client, team, model["id"])
 
-    refused = accelerate(client, team, model["id"], method="onnx")
+    answer = accelerate(client, team, model["id"], method="onnx", max_accuracy_drop=0.0)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["agreement"] == 1.0
+    assert answer.json()["accuracy_change"] == 0.0
+    served = predict(client, team, model["id"])
+    assert cache_of(client).peek(model["id"], Backend.onnx) is not None
+    assert [p["label"] for p in served] == [p["label"] for p in as_trained]
+    for graph, torch_answer in zip(served, as_trained, strict=True):
+        assert graph["score"] == pytest.approx(torch_answer["score"], abs=1e-5)
+
+
+def predict(client: TestClient, team: TeamCredentials, model_id: str) -> list[dict[str, Any]]:
+    answer = client.post(
+        f"/v1/models/{model_id}/predict", headers=team.headers, json={"inputs": PROBE_TEXTS}
+    )
+    assert answer.status_code == 200, answer.text
+    predictions: list[dict[str, Any]] = answer.json()["predictions"]
+    return predictions
+
+
+@pytest.mark.parametrize(
+    ("method", "message"),
+    [("fp16", "runs on a GPU"), ("tensorrt", "Input should be")],
+)
+def test_a_method_this_server_cannot_run_is_refused(
+    client: TestClient,
+    team: TeamCredentials,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    message: str,
+) -> None:
+    monkeypatch.setattr(runtime, "_providers", lambda: ["CPUExecutionProvider"])
+    model = trained_model(client, team, settings)
+
+    refused = accelerate(client, team, model["id"], method=method)
 
     assert refused.status_code == 422
-    assert "method" in refused.text
+    assert refused.json()["errors"][0]["location"].endswith("method")
+    assert message in refused.text
+    assert (
+        client.get(f"/v1/models/{model['id']}", headers=team.headers).json()["acceleration"] is None
+    )

@@ -18,10 +18,10 @@ from app.api.deps import (
     SettingsDep,
     StoreDep,
     WriteKey,
+    served_backend,
 )
 from app.core.archives import tar_gz_chunks
 from app.core.problems import NotFound, ValidationFailed
-from app.ml.predictor import Prediction
 from app.models import Evaluation, Model
 from app.schemas.common import OVERLOADED_RESPONSE, PROBLEM_RESPONSES
 from app.schemas.model import (
@@ -29,15 +29,16 @@ from app.schemas.model import (
     AccelerationRequest,
     EvaluateRequest,
     EvaluationPublic,
-    LabelScorePublic,
     ModelPublic,
     ModelsPublic,
     ModelUpdate,
-    PredictionPublic,
     PredictRequest,
     PredictResponse,
 )
 from app.services import acceleration, datasets, evaluations, models
+from app.serving.answers import predict_answer
+
+JSON = "application/json"
 
 router = APIRouter(prefix="/models", tags=["models"], responses=PROBLEM_RESPONSES)
 
@@ -57,16 +58,6 @@ def to_public(model: Model) -> ModelPublic:
         ),
         abstain_threshold=model.abstain_threshold,
         created_at=model.created_at,
-    )
-
-
-def prediction_public(prediction: Prediction) -> PredictionPublic:
-    return PredictionPublic(
-        label=prediction.label,
-        score=prediction.score,
-        labels=prediction.labels,
-        scores=[LabelScorePublic(label=s.label, score=s.score) for s in prediction.scores],
-        abstained=prediction.abstained,
     )
 
 
@@ -133,7 +124,7 @@ async def predict(
     settings: SettingsDep,
     cache: ModelCacheDep,
     batcher: BatcherDep,
-) -> PredictResponse:
+) -> Response:
     """Label one or many texts; each answer carries every label's score, or the best `top_k`.
     `model_id` may be an alias's name; the answer names the model that served it. Concurrent
     requests share forward passes; when the model's queue is full, or the answer takes longer
@@ -142,17 +133,15 @@ async def predict(
     _check_inputs(texts, settings.max_predict_inputs, settings.max_text_chars)
     thresholds = _thresholds(body.thresholds, model)
     abstain_below = _abstain_threshold(body, model)
-    predictor = cache.peek(model.artifact_key, int8=model.int8)
+    predictor = cache.peek(model.artifact_key, model.backend)
     if predictor is None:
-        load = partial(cache.get, model.artifact_key, int8=model.int8)
+        load = partial(cache.get, model.artifact_key, model.backend)
         predictor = await run_in_threadpool(load)
     probabilities = await batcher.probabilities(predictor, texts)
-    predictions = predictor.predictions(
+    ranking = predictor.rank(
         probabilities, top_k=body.top_k, thresholds=thresholds, abstain_below=abstain_below
     )
-    return PredictResponse(
-        model_id=model.id, predictions=[prediction_public(p) for p in predictions]
-    )
+    return Response(predict_answer(model.id, predictor.labels, ranking), media_type=JSON)
 
 
 @router.put("/{model_id}/acceleration", response_model=AccelerationPublic)
@@ -163,10 +152,11 @@ def accelerate_model(
     cache: ModelCacheDep,
     _key: WriteKey,
 ) -> AccelerationPublic:
-    """Serve the model faster on CPU (`int8`: dynamically quantized linear layers). The model
-    as trained and its int8 variant first score the same labeled examples (the model's
-    validation data, or `dataset_id`); the answer reports both. When accuracy falls by more
-    than `max_accuracy_drop`, the answer is 422 and the model is served as before."""
+    """Serve the model from an ONNX Runtime graph of it: `int8` (quantized, CPU), `onnx`
+    (float32) or `fp16` (GPU). The model as trained and the graph first score the same
+    labeled examples (the model's validation data, or `dataset_id`); the answer reports both.
+    When accuracy falls by more than `max_accuracy_drop`, or this server cannot run the
+    method, the answer is 422 and the model is served as before."""
     report = acceleration.accelerate(
         session,
         cache=cache,
@@ -200,7 +190,7 @@ def evaluate_model(
     if dataset is None:
         message = f"dataset {body.dataset_id} not found"
         raise ValidationFailed(message, errors=[{"location": "dataset_id", "message": message}])
-    predictor = cache.get(model.artifact_key, int8=model.acceleration is not None)
+    predictor = cache.get(model.artifact_key, served_backend(model))
     evaluation = evaluations.evaluate(session, predictor=predictor, model=model, dataset=dataset)
     return evaluation_public(evaluation)
 
