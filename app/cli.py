@@ -9,6 +9,7 @@ import uvicorn
 
 from app.core.config import Settings, get_settings
 from app.core.db import session_scope
+from app.core.logs import FORMAT, queued_logging
 from app.core.migrate import upgrade_database
 from app.main import create_app
 from app.ml.loading import BaseModelError
@@ -25,9 +26,7 @@ RUNNER_STOP_SECONDS = 60
 def main(argv: list[str] | None = None) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=FORMAT)
     try:
         settings = get_settings()
     except ValueError as error:
@@ -77,7 +76,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         )
         runner.start()
     try:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port)
+        with queued_logging():
+            uvicorn.run(
+                create_app(settings),
+                host=args.host,
+                port=args.port,
+                log_config=None,
+                access_log=settings.access_log,
+            )
     finally:
         if runner is not None:
             runner.terminate()

@@ -14,6 +14,7 @@ from app.core.db import new_session
 from app.core.queue import create_celery
 from app.core.storage import ArtifactStore
 from app.ml.device import plan_device
+from app.ml.predictor import PassLimits
 from app.services import jobs
 from app.serving.batcher import Batcher
 from app.serving.cache import ModelCache
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = ArtifactStore(settings.artifact_root)
+        device = plan_device(settings.serve_device)
         app.state.store = store
         app.state.model_cache = ModelCache(
             store,
@@ -39,8 +41,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.registered_base_models,
             max_bytes=settings.model_cache_max_bytes,
             metrics=metrics,
-            device=plan_device(settings.serve_device),
-            max_pass_tokens=settings.predict_pass_max_tokens,
+            device=device,
+            limits=PassLimits.for_device(
+                device, settings.predict_pass_max_texts, settings.predict_pass_max_tokens
+            ),
         )
         app.state.lookups = LookupCache(settings.predict_lookup_ttl_seconds)
         use_torch_threads(settings.torch_threads)

@@ -67,7 +67,9 @@ class Settings(BaseSettings):
     predict_timeout_seconds: float = Field(default=30.0, gt=0)
     torch_threads: int | None = Field(default=None, ge=1)
     serve_device: Literal["auto", "cpu", "cuda"] = "auto"
-    predict_pass_max_tokens: int = Field(default=64 * 128, ge=16)
+    access_log: bool = True
+    predict_pass_max_texts: int | None = Field(default=None, ge=1)
+    predict_pass_max_tokens: int | None = Field(default=None, ge=16)
     predict_lookup_ttl_seconds: float = Field(default=1.0, ge=0, le=60)
 
     webhook_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)

@@ -15,8 +15,23 @@ from app.ml.sentence import EncoderSource, SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
 from app.ml.strategies import Scorer, SharedBases, spec_of
 
-MAX_PASS_TOKENS = 64 * 128
-"""Tokens in one forward pass, padding included, when a pass would otherwise exceed it."""
+
+@dataclass(frozen=True)
+class PassLimits:
+    """How large one forward pass may be: texts, and tokens with padding (counted only when
+    the texts could reach it). On a CPU, length-sorted passes of 8 to 16 texts run faster than
+    larger ones (less padding, for no loss of parallelism: `benchmarks/README.md`); a GPU wants
+    large passes."""
+
+    max_texts: int = 16
+    max_tokens: int = 64 * 128
+
+    @classmethod
+    def for_device(
+        cls, device: DevicePlan, max_texts: int | None = None, max_tokens: int | None = None
+    ) -> "PassLimits":
+        default = cls() if device.device.type == "cpu" else cls(max_texts=128, max_tokens=128 * 128)
+        return cls(max_texts or default.max_texts, max_tokens or default.max_tokens)
 
 
 @dataclass(frozen=True)
@@ -45,14 +60,12 @@ class Predictor:
         self,
         scorer: Scorer,
         manifest: Manifest,
-        batch_size: int = 64,
         name: str = "",
-        max_pass_tokens: int = MAX_PASS_TOKENS,
+        limits: PassLimits | None = None,
     ) -> None:
         self.scorer = scorer
         self.manifest = manifest
-        self.batch_size = batch_size
-        self.max_pass_tokens = max_pass_tokens
+        self.limits = limits or PassLimits()
         self.name = name
         self.labels = manifest.labels
         self.thresholds = manifest.thresholds or [0.5] * len(manifest.labels)
@@ -114,12 +127,12 @@ class Predictor:
 
     def passes(self, texts: Sequence[str]) -> list[list[int]]:
         """The forward passes that score `texts`: length-sorted, so that short texts are not
-        padded to the longest, of at most `batch_size` texts and `max_pass_tokens` tokens
-        (counted only when the texts could reach it)."""
-        if len(texts) * self.scorer.max_length <= self.max_pass_tokens:
-            return token_budget_passes([len(text) for text in texts], self.batch_size)
+        padded to the longest, within `limits`."""
+        limits = self.limits
+        if len(texts) * self.scorer.max_length <= limits.max_tokens:
+            return token_budget_passes([len(text) for text in texts], limits.max_texts)
         lengths = self.scorer.token_lengths(texts)
-        return token_budget_passes(lengths, self.batch_size, self.max_pass_tokens)
+        return token_budget_passes(lengths, limits.max_texts, limits.max_tokens)
 
     def predict(
         self,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 import torch
 
 from app.ml.device import DevicePlan
@@ -84,8 +85,6 @@ class OnnxGraph:
     `attention_mask` and gives one float tensor."""
 
     def __init__(self, path: Path, device: DevicePlan) -> None:
-        import onnxruntime
-
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         options.inter_op_num_threads = 1
@@ -210,8 +209,6 @@ _TRANSFORMS: dict[Backend, Callable[[Path, Path], None]] = {
 
 
 def _providers() -> list[str]:
-    import onnxruntime
-
     providers: list[str] = onnxruntime.get_available_providers()
     return providers
 

@@ -72,7 +72,7 @@ class SentenceEncoder:
     @torch.inference_mode()
     def embed(self, texts: Sequence[str], batch_size: int = EMBED_BATCH_SIZE) -> torch.Tensor:
         """Embeddings on the CPU, computed in length-sorted batches to cut padding."""
-        if isinstance(self.model, torch.nn.Module):
+        if isinstance(self.model, torch.nn.Module) and self.model.training:
             self.model.eval()
         order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
         rows = torch.empty(len(texts), self.dimension)

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 
 from app.core.storage import ArtifactStore
 from app.ml.device import DevicePlan, plan_device
-from app.ml.predictor import MAX_PASS_TOKENS, Predictor
+from app.ml.predictor import PassLimits, Predictor
 from app.ml.runtime import Backend, Runtime
 from app.serving.encoders import SharedEncoders
 from app.serving.metrics import ServingMetrics
@@ -26,11 +26,11 @@ class ModelCache:
         max_bytes: int | None = None,
         metrics: ServingMetrics | None = None,
         device: DevicePlan | None = None,
-        max_pass_tokens: int = MAX_PASS_TOKENS,
+        limits: PassLimits | None = None,
     ) -> None:
         self.store = store
         self.device = device or plan_device("cpu")
-        self.max_pass_tokens = max_pass_tokens
+        self.limits = limits or PassLimits.for_device(self.device)
         self.base_models = dict(base_models or {})
         self.capacity = capacity
         self.max_bytes = max_bytes
@@ -81,7 +81,7 @@ class ModelCache:
             lora_bases=self.encoders.lora_base,
             runtime=Runtime(backend, self.store.graphs_dir),
         )
-        predictor.max_pass_tokens = self.max_pass_tokens
+        predictor.limits = self.limits
         predictor.probabilities([WARM_UP_TEXT])
         return predictor
 
