@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 device, settings.predict_pass_max_texts, settings.predict_pass_max_tokens
             ),
         )
+        app.state.model_cache.import_architectures()
         app.state.lookups = LookupCache(settings.predict_lookup_ttl_seconds)
         use_torch_threads(settings.torch_threads)
         with inference_thread() as executor:

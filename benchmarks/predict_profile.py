@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=1, help="texts per request")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--accelerate", help="serve the model on this acceleration method")
     parser.add_argument("--samples-out", type=Path, help="keep py-spy's raw samples here")
     args = parser.parse_args()
     if shutil.which("py-spy") is None and not Path(sys.executable).with_name("py-spy").exists():
@@ -66,6 +67,9 @@ def main() -> None:
         server.client() as client,
     ):
         model = args.model or client.get("/v1/models").json()["data"][0]["id"]
+        if args.accelerate:
+            body = {"method": args.accelerate, "max_accuracy_drop": 1.0}
+            client.put(f"/v1/models/{model}/acceleration", json=body).raise_for_status()
         client.post(f"/v1/models/{model}/predict", json={"inputs": texts[:1]}).raise_for_status()
         with tempfile.TemporaryDirectory() as scratch:
             samples = Path(scratch) / "samples.txt"

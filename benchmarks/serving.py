@@ -18,6 +18,7 @@ single `full` model: resident memory, and throughput with requests spread over e
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -98,7 +99,7 @@ def main() -> None:
         data_dir = work / "data"
         texts_file = work / "texts.json"
         texts_file.write_text(json.dumps(texts))
-        models = _train_models(data_dir, args.models)
+        models = _trained_models(work, data_dir, args.models)
         artifacts = data_dir / "artifacts"
         raw = {
             name: _raw(artifacts / model_id, texts_file, cores)
@@ -117,6 +118,18 @@ def main() -> None:
         _print_goals(raw, single, batched, cold)
         if models.frozen_many:
             _print_memory(data_dir, models, texts, args.seconds, cores)
+
+
+def _trained_models(work: Path, data_dir: Path, frozen: int) -> Models:
+    """The models trained by an earlier run in the same `--work-dir`, or new ones."""
+    record = work / "models.json"
+    if record.is_file():
+        kept = Models(**json.loads(record.read_text()))
+        if len(kept.frozen_many) == frozen:
+            return kept
+    models = _train_models(data_dir, frozen)
+    record.write_text(json.dumps(dataclasses.asdict(models)))
+    return models
 
 
 def _train_models(data_dir: Path, frozen: int) -> Models:

@@ -59,3 +59,19 @@ def token_lengths(tokenizer: Any, texts: Sequence[str], max_length: int) -> list
     """Tokens of each text, special tokens included, up to `max_length`."""
     encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
     return [len(ids) for ids in encoded["input_ids"]]
+
+
+def import_architecture(path: str) -> None:
+    """Import the modules that loading a model of `path`'s architecture imports (transformers
+    imports them lazily, about half a second for BERT), so that a later load does not pay it."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING,
+        MODEL_MAPPING,
+    )
+
+    config = AutoConfig.from_pretrained(path)
+    load_tokenizer(path)
+    for mapping in (MODEL_MAPPING, MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING):
+        if type(config) in mapping:
+            mapping[type(config)]

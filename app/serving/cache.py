@@ -1,15 +1,18 @@
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 
 from app.core.storage import ArtifactStore
 from app.ml.device import DevicePlan, plan_device
+from app.ml.loading import BaseModelError, import_architecture
 from app.ml.predictor import PassLimits, Predictor
 from app.ml.runtime import Backend, Runtime
 from app.serving.encoders import SharedEncoders
 from app.serving.metrics import ServingMetrics
 
 WARM_UP_TEXT = "warm up"
+logger = logging.getLogger(__name__)
 
 
 class ModelCache:
@@ -84,6 +87,15 @@ class ModelCache:
         predictor.limits = self.limits
         predictor.probabilities([WARM_UP_TEXT])
         return predictor
+
+    def import_architectures(self) -> None:
+        """Import what loading a model on each registered base imports, so that the first
+        request to a model pays only its own load (see `import_architecture`)."""
+        for name, path in self.base_models.items():
+            try:
+                import_architecture(path)
+            except (OSError, ValueError, BaseModelError) as error:
+                logger.warning("base model %s at %s does not load: %s", name, path, error)
 
     def evict(self, artifact_key: str) -> None:
         """Drop every variant of the model."""
