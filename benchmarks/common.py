@@ -141,6 +141,7 @@ def wait_for_job(client: httpx.Client, job_id: str) -> dict[str, object]:
 def predict_all(
     client: httpx.Client, model_id: str, texts: list[str], batch: int = 256
 ) -> list[str]:
+    """The label given to each text; an abstention counts as out of scope."""
     labels: list[str] = []
     for start in range(0, len(texts), batch):
         answer = client.post(
@@ -148,7 +149,7 @@ def predict_all(
             json={"inputs": texts[start : start + batch], "top_k": 1},
         )
         answer.raise_for_status()
-        labels.extend(p["label"] for p in answer.json()["predictions"])
+        labels.extend(p["label"] or OUT_OF_SCOPE for p in answer.json()["predictions"])
     return labels
 
 
