@@ -17,7 +17,13 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY workers ./workers
 COPY migrations ./migrations
+# ONNX Runtime serves accelerated models; `--build-arg ONNXRUNTIME=onnxruntime-gpu` swaps in
+# the CUDA build, which the `fp16` method needs.
+ARG ONNXRUNTIME=onnxruntime
 RUN pip install . \
+    && if [ "${ONNXRUNTIME}" != "onnxruntime" ]; then \
+        pip uninstall -y onnxruntime && pip install "${ONNXRUNTIME}"; \
+    fi \
     && useradd --create-home --uid 10001 adaptd \
     && mkdir -p /data \
     && chown adaptd /data
