@@ -14,13 +14,15 @@ ARG TORCH_VERSION=2.13.0
 RUN pip install "torch==${TORCH_VERSION}"
 
 COPY pyproject.toml README.md alembic.ini ./
+# The `adaptd` command and the SDK (adaptd-client); the server adds its commands to it.
+COPY client ./client
 COPY app ./app
 COPY workers ./workers
 COPY migrations ./migrations
 # ONNX Runtime serves accelerated models; `--build-arg ONNXRUNTIME=onnxruntime-gpu` swaps in
 # the CUDA build, which the `fp16` method needs.
 ARG ONNXRUNTIME=onnxruntime
-RUN pip install . \
+RUN pip install ./client . \
     && if [ "${ONNXRUNTIME}" != "onnxruntime" ]; then \
         pip uninstall -y onnxruntime && pip install "${ONNXRUNTIME}"; \
     fi \

@@ -3,10 +3,11 @@ import logging
 import multiprocessing
 import os
 import sys
-from pathlib import Path
+from collections.abc import Callable
 
 import uvicorn
 
+from app.commands import add_commands
 from app.core.config import Settings, get_settings
 from app.core.db import session_scope
 from app.core.logs import FORMAT, queued_logging
@@ -24,45 +25,21 @@ RUNNER_STOP_SECONDS = 60
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = _parser()
+    """The server's commands alone (`python -m app.cli serve`); the `adaptd` command line
+    offers them beside the client's."""
+    parser = argparse.ArgumentParser(prog="adaptd", description=__doc__)
+    add_commands(parser.add_subparsers(required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)
+    args.server_command(args)
+
+
+def run(name: str, args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format=FORMAT)
     try:
         settings = get_settings()
     except ValueError as error:
         sys.exit(f"adaptd: invalid configuration:\n{error}")
-    args.handler(settings, args)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="adaptd", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    serve = commands.add_parser("serve", help="run the API (and the embedded job runner)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.set_defaults(handler=_serve)
-    worker = commands.add_parser("worker", help="run a Celery worker for training jobs")
-    worker.add_argument("--queues", default="training")
-    worker.add_argument("--loglevel", default="INFO")
-    worker.set_defaults(handler=_worker)
-    migrate = commands.add_parser("migrate", help="upgrade the database schema to the newest")
-    migrate.set_defaults(handler=lambda settings, _args: upgrade_database(settings))
-    team = commands.add_parser("create-team", help="create a team and print its id")
-    team.add_argument("name")
-    team.set_defaults(handler=_create_team)
-    key = commands.add_parser("create-key", help="create an API key and print it once")
-    key.add_argument("--team", required=True, help="team id or name")
-    key.add_argument("--name", default="api key")
-    key.add_argument("--scopes", default="read,write", help=f"comma-separated: {','.join(SCOPES)}")
-    key.set_defaults(handler=_create_key)
-    export = commands.add_parser(
-        "export-model",
-        help="write a full or lora model as a standalone Hugging Face directory (lora merged)",
-    )
-    export.add_argument("model_id")
-    export.add_argument("out", type=Path)
-    export.set_defaults(handler=_export_model)
-    return parser
+    HANDLERS[name](settings, args)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -146,6 +123,16 @@ def _export_model(settings: Settings, args: argparse.Namespace) -> None:
         except (NotExportable, BaseModelError) as error:
             sys.exit(f"adaptd: {error}")
     print(args.out)
+
+
+HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], None]] = {
+    "serve": _serve,
+    "worker": _worker,
+    "migrate": lambda settings, _args: upgrade_database(settings),
+    "create-team": _create_team,
+    "create-key": _create_key,
+    "export-model": _export_model,
+}
 
 
 if __name__ == "__main__":

@@ -3,9 +3,18 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.core.config import Settings
 from app.schemas.job import JobCreate
 from app.services import idempotency
-from tests.factories import TeamCredentials, create_dataset, csv_bytes, example_rows, upload_csv
+from tests.factories import (
+    TeamCredentials,
+    create_dataset,
+    create_job,
+    csv_bytes,
+    example_rows,
+    run_queued_jobs,
+    upload_csv,
+)
 
 
 def post_job(client: TestClient, team: TeamCredentials, key: str, dataset_id: str) -> object:
@@ -108,3 +117,38 @@ def test_failed_request_frees_its_key(client: TestClient, team: TeamCredentials)
     assert bad.status_code == 422
     assert missing.status_code == 422
     assert retried.status_code == 202
+
+
+def test_repeated_cancel_with_same_key_is_answered_as_the_first(
+    client: TestClient, team: TeamCredentials
+) -> None:
+    job = post_job(client, team, "job-3", create_dataset(client, team)).json()  # type: ignore[attr-defined]
+    keyed = {**team.headers, "Idempotency-Key": "cancel-3"}
+
+    first = client.post(f"/v1/jobs/{job['id']}/cancel", headers=keyed)
+    repeat = client.post(f"/v1/jobs/{job['id']}/cancel", headers=keyed)
+    unkeyed = client.post(f"/v1/jobs/{job['id']}/cancel", headers=team.headers)
+
+    assert first.status_code == repeat.status_code == 200
+    assert repeat.json() == first.json()
+    assert repeat.headers["Idempotent-Replayed"] == "true"
+    assert unkeyed.status_code == 409, "a new cancel of an ended job is still refused"
+
+
+def test_repeated_rollback_with_same_key_moves_the_alias_once(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    dataset_id = create_dataset(client, team)
+    jobs = [create_job(client, team, dataset_id).json()["id"] for _ in range(3)]
+    run_queued_jobs(settings)
+    for job_id in jobs:
+        model = client.get(f"/v1/jobs/{job_id}", headers=team.headers).json()["model_id"]
+        client.put("/v1/aliases/router", headers=team.headers, json={"model_id": model})
+    keyed = {**team.headers, "Idempotency-Key": "rollback-1"}
+
+    first = client.post("/v1/aliases/router/rollback", headers=keyed)
+    repeat = client.post("/v1/aliases/router/rollback", headers=keyed)
+    alias = client.get("/v1/aliases/router", headers=team.headers).json()
+
+    assert repeat.json() == first.json()
+    assert sum(move["is_rollback"] for move in alias["history"]) == 1

@@ -18,13 +18,14 @@ def free_port() -> int:
 
 @contextmanager
 def adaptd_process(
-    args: list[str], env: dict[str, str], log: Path
+    args: list[str], env: dict[str, str], log: Path, cwd: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`adaptd ARGS` in its own process group, stopped (and its children with it) at the end."""
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", *args],
             env={**os.environ, **env},
+            cwd=cwd,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,

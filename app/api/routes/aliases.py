@@ -1,8 +1,10 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi.responses import JSONResponse
 
 from app.api.deps import AfterQuery, LimitQuery, ReadKey, SessionDep, WriteKey
+from app.api.idempotency import IdempotencyKey, run_once
 from app.core.problems import NotFound, ValidationFailed
 from app.models import Alias, ApiKey
 from app.schemas.alias import (
@@ -16,6 +18,7 @@ from app.schemas.alias import (
 from app.schemas.common import PROBLEM_RESPONSES
 from app.services import aliases, models
 from app.services.aliases import RESERVED_PREFIX
+from app.services.idempotency import fingerprint
 
 router = APIRouter(prefix="/aliases", tags=["aliases"], responses=PROBLEM_RESPONSES)
 
@@ -113,11 +116,21 @@ def rollback_alias(
     session: SessionDep,
     key: WriteKey,
     body: Annotated[AliasRollback | None, Body()] = None,
-) -> AliasPublic:
-    """Move the alias back one step: to the model before its latest move not yet undone."""
+    idempotency_key: IdempotencyKey = None,
+) -> AliasPublic | JSONResponse:
+    """Move the alias back one step: to the model before its latest move not yet undone. With
+    an `Idempotency-Key`, a repeated call is answered with the first answer and moves nothing."""
     reason = body.reason if body else None
-    return to_public(
-        session, aliases.rollback(session, alias=alias, actor=_actor(key), reason=reason)
+    return run_once(
+        session,
+        key=idempotency_key,
+        team_id=key.team_id,
+        scope="POST /v1/aliases/{name}/rollback",
+        request_fingerprint=fingerprint(alias.name, reason),
+        status_code=200,
+        work=lambda: to_public(
+            session, aliases.rollback(session, alias=alias, actor=_actor(key), reason=reason)
+        ),
     )
 
 

@@ -110,11 +110,25 @@ def get_job(job: JobDep) -> JobPublic:
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
-def cancel_job(job: JobDep, session: SessionDep, _key: WriteKey) -> JobPublic:
+def cancel_job(
+    job: JobDep, session: SessionDep, key: WriteKey, idempotency_key: IdempotencyKey = None
+) -> JobPublic | JSONResponse:
     """Cancel a job: a queued one at once, a running one within a heartbeat interval."""
-    if job.status.is_terminal:
-        raise Conflict(f"job {job.id} already ended {job.status.value}; nothing to cancel")
-    return to_public(jobs.request_cancel(session, job=job))
+
+    def cancel() -> JobPublic:
+        if job.status.is_terminal:
+            raise Conflict(f"job {job.id} already ended {job.status.value}; nothing to cancel")
+        return to_public(jobs.request_cancel(session, job=job))
+
+    return run_once(
+        session,
+        key=idempotency_key,
+        team_id=key.team_id,
+        scope="POST /v1/jobs/{id}/cancel",
+        request_fingerprint=fingerprint(job.id),
+        status_code=200,
+        work=cancel,
+    )
 
 
 @router.get("/{job_id}/events", response_model=JobEventsPublic)

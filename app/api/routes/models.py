@@ -2,7 +2,7 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import (
@@ -20,6 +20,7 @@ from app.api.deps import (
     WriteKey,
     served_backend,
 )
+from app.api.idempotency import IdempotencyKey, run_once
 from app.core.archives import tar_gz_chunks
 from app.core.problems import NotFound, ValidationFailed
 from app.models import Evaluation, Model
@@ -36,6 +37,7 @@ from app.schemas.model import (
     PredictResponse,
 )
 from app.services import acceleration, datasets, evaluations, models
+from app.services.idempotency import fingerprint
 from app.serving.answers import predict_answer
 
 JSON = "application/json"
@@ -184,15 +186,29 @@ def evaluate_model(
     session: SessionDep,
     cache: ModelCacheDep,
     key: WriteKey,
-) -> EvaluationPublic:
+    idempotency_key: IdempotencyKey = None,
+) -> EvaluationPublic | JSONResponse:
     """Score the model on every example of a labeled dataset; the report is kept."""
     dataset = datasets.get(session, team_id=key.team_id, dataset_id=body.dataset_id)
     if dataset is None:
         message = f"dataset {body.dataset_id} not found"
         raise ValidationFailed(message, errors=[{"location": "dataset_id", "message": message}])
-    predictor = cache.get(model.artifact_key, served_backend(model))
-    evaluation = evaluations.evaluate(session, predictor=predictor, model=model, dataset=dataset)
-    return evaluation_public(evaluation)
+
+    def evaluate() -> EvaluationPublic:
+        predictor = cache.get(model.artifact_key, served_backend(model))
+        return evaluation_public(
+            evaluations.evaluate(session, predictor=predictor, model=model, dataset=dataset)
+        )
+
+    return run_once(
+        session,
+        key=idempotency_key,
+        team_id=key.team_id,
+        scope="POST /v1/models/{id}/evaluate",
+        request_fingerprint=fingerprint(model.id, dataset.id),
+        status_code=201,
+        work=evaluate,
+    )
 
 
 @router.get("/{model_id}/evaluation", response_model=EvaluationPublic)

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.api.deps import AfterQuery, LimitQuery, ReadKey, SessionDep, SettingsDep, WriteKey
 from app.api.errors import validation_errors
+from app.api.idempotency import IdempotencyKey, run_once
 from app.core.ids import is_well_formed
 from app.core.problems import NotFound, ValidationFailed
 from app.core.queue import publish_training
@@ -25,6 +26,7 @@ from app.schemas.trigger import (
     TriggerWithSecret,
 )
 from app.services import dispatch, retrains, triggers
+from app.services.idempotency import fingerprint
 
 router = APIRouter(prefix="/triggers", tags=["triggers"], responses=PROBLEM_RESPONSES)
 
@@ -69,11 +71,28 @@ def run_public(run: TriggerRun) -> TriggerRunPublic:
 
 @router.post("", status_code=201, response_model=TriggerWithSecret)
 def create_trigger(
-    body: TriggerCreate, request: Request, session: SessionDep, key: WriteKey
-) -> TriggerWithSecret:
-    """A retraining trigger. The answer carries the secret callers sign with, shown only now."""
-    trigger = triggers.create(session, team_id=key.team_id, request=body)
-    return TriggerWithSecret(**to_public(request, trigger).model_dump(), secret=trigger.secret)
+    body: TriggerCreate,
+    request: Request,
+    session: SessionDep,
+    key: WriteKey,
+    idempotency_key: IdempotencyKey = None,
+) -> TriggerWithSecret | JSONResponse:
+    """A retraining trigger. The answer carries the secret callers sign with, shown only now
+    (and to a repeat with the same `Idempotency-Key`, which creates nothing more)."""
+
+    def create() -> TriggerWithSecret:
+        trigger = triggers.create(session, team_id=key.team_id, request=body)
+        return TriggerWithSecret(**to_public(request, trigger).model_dump(), secret=trigger.secret)
+
+    return run_once(
+        session,
+        key=idempotency_key,
+        team_id=key.team_id,
+        scope="POST /v1/triggers",
+        request_fingerprint=fingerprint(body.model_dump(mode="json")),
+        status_code=201,
+        work=create,
+    )
 
 
 @router.get("", response_model=TriggersPublic)

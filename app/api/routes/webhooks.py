@@ -1,8 +1,10 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 
 from app.api.deps import AfterQuery, LimitQuery, ReadKey, SessionDep, SettingsDep, WriteKey
+from app.api.idempotency import IdempotencyKey, run_once
 from app.core import outbound
 from app.core.config import Settings
 from app.core.problems import NotFound, ValidationFailed
@@ -18,6 +20,7 @@ from app.schemas.webhook import (
     WebhookWithSecret,
 )
 from app.services import webhooks
+from app.services.idempotency import fingerprint
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=PROBLEM_RESPONSES)
 
@@ -65,12 +68,26 @@ def delivery_public(delivery: WebhookDelivery) -> DeliveryPublic:
 
 @router.post("", status_code=201, response_model=WebhookWithSecret)
 def create_webhook(
-    body: WebhookCreate, session: SessionDep, settings: SettingsDep, key: WriteKey
-) -> WebhookWithSecret:
-    """Subscribe a URL to events. The answer carries the signing secret, shown only now."""
+    body: WebhookCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    key: WriteKey,
+    idempotency_key: IdempotencyKey = None,
+) -> WebhookWithSecret | JSONResponse:
+    """Subscribe a URL to events. The answer carries the signing secret, shown only now (and
+    to a repeat with the same `Idempotency-Key`, which subscribes nothing more)."""
     _check_url(body.url, settings)
-    endpoint = webhooks.create(session, team_id=key.team_id, url=body.url, events=body.events)
-    return with_secret(endpoint)
+    return run_once(
+        session,
+        key=idempotency_key,
+        team_id=key.team_id,
+        scope="POST /v1/webhooks",
+        request_fingerprint=fingerprint(body.model_dump(mode="json")),
+        status_code=201,
+        work=lambda: with_secret(
+            webhooks.create(session, team_id=key.team_id, url=body.url, events=body.events)
+        ),
+    )
 
 
 @router.get("", response_model=WebhooksPublic)

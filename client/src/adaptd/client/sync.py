@@ -1,0 +1,359 @@
+"""`Client`: the service's resources over a blocking httpx client."""
+
+import builtins
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, Unpack
+
+import httpx
+from httpx_sse import EventSource
+
+from adaptd.client import api, config
+from adaptd.client.api import JobOptions, id_of
+from adaptd.client.archives import unpack
+from adaptd.client.calls import DEFAULT_PAGE_SIZE, Call, nothing
+from adaptd.client.errors import ConnectionFailed
+from adaptd.client.paging import Pager
+from adaptd.client.retries import Retries
+from adaptd.client.signing import fire_call
+from adaptd.client.transport import DEFAULT_TIMEOUT, Transport
+from adaptd.client.types import (
+    Acceleration,
+    Alias,
+    AliasMove,
+    Dataset,
+    Delivery,
+    Evaluation,
+    Job,
+    JobEvent,
+    Model,
+    Predictions,
+    Strategy,
+    Trigger,
+    TriggerFired,
+    TriggerRun,
+    Webhook,
+)
+from adaptd.client.updates import JobUpdate, ProgressCallback
+from adaptd.client.uploads import Source, upload_call
+from adaptd.client.waiting import check, stream_call
+
+
+class Client:
+    """A connection to adaptd. `url` and `api_key` default to `ADAPTD_URL` and `ADAPTD_API_KEY`
+    (see `adaptd.client.config.resolve`); calls are retried on broken connections, 429 and
+    503 as `retries` allows, and raise `adaptd.client.errors` exceptions on error answers."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        retries: Retries | None = None,
+        http: httpx.Client | None = None,
+    ) -> None:
+        connection = config.resolve(url, api_key)
+        self._http = http or httpx.Client(base_url=connection.url, timeout=timeout)
+        self._transport = Transport(connection, self._http, retries or Retries())
+        self.datasets = Datasets(self._transport)
+        self.jobs = Jobs(self._transport)
+        self.models = Models(self._transport)
+        self.aliases = Aliases(self._transport)
+        self.webhooks = Webhooks(self._transport)
+        self.triggers = Triggers(self._transport)
+        self.strategies = Strategies(self._transport)
+
+    @property
+    def url(self) -> str:
+        return self._transport.connection.url
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class _Resource:
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def _send(self, call: Call[Any]) -> Any:
+        return self._transport.send(call)
+
+
+class Datasets(_Resource):
+    def upload(
+        self,
+        source: Source,
+        *,
+        name: str | None = None,
+        text_column: str | None = None,
+        label_column: str | None = None,
+    ) -> Dataset:
+        """Upload a `.csv` / `.jsonl` file, or rows like `{"text": ..., "label": ...}`."""
+        call = upload_call(source, name=name, text_column=text_column, label_column=label_column)
+        return self._transport.send(call)
+
+    def get(self, dataset: str | Dataset) -> Dataset:
+        return self._transport.send(api.get_dataset(id_of(dataset)))
+
+    def list(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> Pager[Dataset]:
+        return Pager(self._send, lambda after: api.list_datasets(after, page_size))
+
+    def delete(self, dataset: str | Dataset) -> None:
+        self._transport.send(api.delete_dataset(id_of(dataset)))
+
+
+class Jobs(_Resource):
+    def create(
+        self,
+        dataset: str | Dataset | None,
+        *,
+        strategy: str = "full",
+        **options: Unpack[JobOptions],
+    ) -> Job:
+        """Queue a job; it answers at once with the job `queued`. See `wait`."""
+        dataset_id = id_of(dataset) if dataset is not None else None
+        return self._transport.send(api.create_job(dataset_id, strategy, options))
+
+    def get(self, job: str | Job) -> Job:
+        return self._transport.send(api.get_job(id_of(job)))
+
+    def list(self, *, status: str | None = None, page_size: int = DEFAULT_PAGE_SIZE) -> Pager[Job]:
+        return Pager(self._send, lambda after: api.list_jobs(after, page_size, status))
+
+    def cancel(self, job: str | Job) -> Job:
+        return self._transport.send(api.cancel_job(id_of(job)))
+
+    def delete(self, job: str | Job) -> None:
+        self._transport.send(api.delete_job(id_of(job)))
+
+    def events(self, job: str | Job, *, page_size: int = DEFAULT_PAGE_SIZE) -> Pager[JobEvent]:
+        job_id = id_of(job)
+        return Pager(self._send, lambda after: api.list_job_events(job_id, after, page_size))
+
+    def wait(
+        self,
+        job: str | Job,
+        *,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> Job:
+        """Follow the job's event stream until it has ended and return it as it ended.
+        `on_progress` gets every logged event and progress snapshot; a dropped connection is
+        resumed from the last event seen (`Last-Event-ID`)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        current = self.get(job)
+        update = JobUpdate.of(current)
+        if on_progress:
+            on_progress(update)
+        last_event_id: str | None = None
+        broken = 0
+        while not current.ended:
+            call = stream_call(current.id, last_event_id, deadline)
+            try:
+                with self._transport.stream(call) as response:
+                    for message in EventSource(response).iter_sse():
+                        check(deadline, current.id)
+                        broken = 0
+                        last_event_id = message.id or last_event_id
+                        update = update.after(message)
+                        if on_progress:
+                            on_progress(update)
+            except (httpx.TransportError, ConnectionFailed) as error:
+                check(deadline, current.id)
+                broken += 1
+                if broken > self._transport.retries.attempts:
+                    broke = f"the event stream of {current.id} broke: {error}"
+                    raise ConnectionFailed(broke) from error
+                time.sleep(self._transport.retries.delay(broken - 1))
+            check(deadline, current.id)
+            current = self.get(current.id)
+        return current
+
+
+class Models(_Resource):
+    def get(self, model: str | Model) -> Model:
+        return self._transport.send(api.get_model(id_of(model)))
+
+    def list(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> Pager[Model]:
+        return Pager(self._send, lambda after: api.list_models(after, page_size))
+
+    def update(self, model: str | Model, *, abstain_threshold: float | None) -> Model:
+        return self._transport.send(api.update_model(id_of(model), abstain_threshold))
+
+    def delete(self, model: str | Model) -> None:
+        self._transport.send(api.delete_model(id_of(model)))
+
+    def predict(
+        self,
+        model_or_alias: str | Model,
+        texts: str | Sequence[str],
+        *,
+        top_k: int | None = None,
+        thresholds: float | Mapping[str, float] | None = None,
+        abstain_threshold: float | None = None,
+    ) -> Predictions:
+        call = api.predict(
+            id_of(model_or_alias),
+            texts,
+            top_k=top_k,
+            thresholds=thresholds,
+            abstain_threshold=abstain_threshold,
+        )
+        return self._transport.send(call)
+
+    def evaluate(self, model: str | Model, dataset: str | Dataset) -> Evaluation:
+        """Score the model on a labeled dataset of the team; the report is kept."""
+        return self._transport.send(api.evaluate(id_of(model), id_of(dataset)))
+
+    def evaluation(self, model: str | Model, *, dataset: str | Dataset | None = None) -> Evaluation:
+        """The validation report, or the latest on `dataset`."""
+        dataset_id = id_of(dataset) if dataset is not None else None
+        return self._transport.send(api.get_evaluation(id_of(model), dataset_id))
+
+    def accelerate(
+        self,
+        model: str | Model,
+        *,
+        method: str = "int8",
+        dataset: str | Dataset | None = None,
+        max_accuracy_drop: float | None = None,
+    ) -> Acceleration:
+        dataset_id = id_of(dataset) if dataset is not None else None
+        call = api.accelerate(id_of(model), method, dataset_id, max_accuracy_drop)
+        return self._transport.send(call)
+
+    def stop_acceleration(self, model: str | Model) -> None:
+        self._transport.send(api.stop_acceleration(id_of(model)))
+
+    def download(self, model: str | Model, directory: str | Path) -> Path:
+        """Download the artifact into `directory`, checked against its manifest; returns the
+        model's folder (a Hugging Face directory for `full` models)."""
+        call = Call("GET", api.download_path(id_of(model)), nothing)
+        with tempfile.TemporaryDirectory() as scratch:
+            archive = Path(scratch) / "model.tar.gz"
+            with self._transport.stream(call) as response, archive.open("wb") as file:
+                for chunk in response.iter_bytes():
+                    file.write(chunk)
+            return unpack(archive, Path(directory))
+
+
+class Aliases(_Resource):
+    def set(self, name: str, model: str | Model, *, reason: str | None = None) -> Alias:
+        """Create the alias, or move it to `model`; the move is kept in its history."""
+        return self._transport.send(api.set_alias(name, id_of(model), reason))
+
+    def get(self, name: str) -> Alias:
+        return self._transport.send(api.get_alias(name))
+
+    def list(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> Pager[Alias]:
+        return Pager(self._send, lambda after: api.list_aliases(after, page_size))
+
+    def rollback(self, name: str, *, reason: str | None = None) -> Alias:
+        """Move the alias back one step; repeated rollbacks walk further back."""
+        return self._transport.send(api.rollback_alias(name, reason))
+
+    def history(self, name: str) -> builtins.list[AliasMove]:
+        """Every move of the alias, newest first."""
+        return self.get(name).history
+
+    def delete(self, name: str) -> None:
+        self._transport.send(api.delete_alias(name))
+
+
+class Webhooks(_Resource):
+    def create(self, url: str, events: Sequence[str]) -> Webhook:
+        """Subscribe `url`; the answer's `secret` is shown only here."""
+        return self._transport.send(api.create_webhook(url, events))
+
+    def get(self, webhook: str | Webhook) -> Webhook:
+        return self._transport.send(api.get_webhook(id_of(webhook)))
+
+    def list(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> Pager[Webhook]:
+        return Pager(self._send, lambda after: api.list_webhooks(after, page_size))
+
+    def update(
+        self,
+        webhook: str | Webhook,
+        *,
+        url: str | None = None,
+        events: Sequence[str] | None = None,
+        enabled: bool | None = None,
+    ) -> Webhook:
+        return self._transport.send(api.update_webhook(id_of(webhook), url, events, enabled))
+
+    def rotate_secret(self, webhook: str | Webhook) -> Webhook:
+        return self._transport.send(api.rotate_webhook_secret(id_of(webhook)))
+
+    def delete(self, webhook: str | Webhook) -> None:
+        self._transport.send(api.delete_webhook(id_of(webhook)))
+
+    def deliveries(
+        self, webhook: str | Webhook, *, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> Pager[Delivery]:
+        webhook_id = id_of(webhook)
+        return Pager(self._send, lambda after: api.list_deliveries(webhook_id, after, page_size))
+
+    def redeliver(self, webhook: str | Webhook, delivery: str | Delivery) -> Delivery:
+        return self._transport.send(api.redeliver(id_of(webhook), id_of(delivery)))
+
+
+class Triggers(_Resource):
+    def create(
+        self,
+        name: str,
+        *,
+        dataset: str | Dataset,
+        alias: str,
+        gate: Mapping[str, Any],
+        job: Mapping[str, Any] | None = None,
+    ) -> Trigger:
+        """A retraining trigger; the answer's `url` and `secret` (shown only here) are what a
+        pipeline needs to `fire` it."""
+        call = api.create_trigger(name, id_of(dataset), alias, gate, job)
+        return self._transport.send(call)
+
+    def get(self, trigger: str | Trigger) -> Trigger:
+        return self._transport.send(api.get_trigger(id_of(trigger)))
+
+    def list(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> Pager[Trigger]:
+        return Pager(self._send, lambda after: api.list_triggers(after, page_size))
+
+    def delete(self, trigger: str | Trigger) -> None:
+        self._transport.send(api.delete_trigger(id_of(trigger)))
+
+    def runs(
+        self, trigger: str | Trigger, *, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> Pager[TriggerRun]:
+        trigger_id = id_of(trigger)
+        return Pager(self._send, lambda after: api.list_trigger_runs(trigger_id, after, page_size))
+
+    def fire(
+        self,
+        url: str,
+        secret: str,
+        examples: Sequence[Mapping[str, Any]] | None = None,
+    ) -> TriggerFired:
+        """Fire a trigger at its `url`, signed with its `secret` (no API key is sent). A retry
+        carries the same `webhook-id`, so the service starts one retrain however often the
+        call is repeated."""
+        return self._transport.send(fire_call(url, secret, examples))
+
+
+class Strategies(_Resource):
+    def list(self) -> list[Strategy]:
+        return self._transport.send(api.list_strategies()).data
