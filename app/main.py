@@ -22,6 +22,7 @@ from app.serving.http_metrics import RequestMetrics
 from app.serving.lookups import LookupCache
 from app.serving.metrics import ServingMetrics
 from app.serving.threads import batch_settings, inference_thread, use_torch_threads
+from app.ui import mount_dashboard
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.include_router(health.router)
     app.include_router(api_router)
+    mount_dashboard(app)
     return app
 
 

@@ -36,16 +36,14 @@ def evaluation_report(
         predicted = (probabilities >= cutoffs).astype(int)
         accuracy = float((predicted == truth).all(axis=1).mean()) if len(examples) else 0.0
         confusion = _per_label_confusion(labels, truth, predicted)
-        calibration = _expected_calibration_error(probabilities.ravel(), truth.ravel())
+        calibration = _calibration(probabilities.ravel(), truth.ravel())
     else:
         best = probabilities.argmax(axis=1)
         predicted = np.eye(len(labels), dtype=int)[best]
         true_index = truth.argmax(axis=1)
         accuracy = float((best == true_index).mean()) if len(examples) else 0.0
         confusion = _confusion_matrix(labels, true_index, best)
-        calibration = _expected_calibration_error(
-            probabilities.max(axis=1), (best == true_index).astype(float)
-        )
+        calibration = _calibration(probabilities.max(axis=1), (best == true_index).astype(float))
         outside = out_of_scope_label(labels)
         abstention = {
             "out_of_scope_label": outside,
@@ -59,7 +57,7 @@ def evaluation_report(
         "micro_f1": float(f1_score(truth, predicted, average="micro", zero_division=0)),
         "per_label": _per_label_scores(labels, truth, predicted),
         **confusion,
-        "expected_calibration_error": calibration,
+        **calibration,
         **abstention,
     }
 
@@ -145,17 +143,31 @@ def _per_label_confusion(
     return {"label_confusion": counts}
 
 
-def _expected_calibration_error(confidence: np.ndarray, correct: np.ndarray) -> float:
-    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size."""
-    if len(confidence) == 0:
-        return 0.0
-    bins = np.minimum((confidence * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
-    error = 0.0
+def _calibration(confidence: np.ndarray, correct: np.ndarray) -> dict[str, Any]:
+    """The reliability diagram over equal-width confidence bins (each non-empty bin's range,
+    size, mean confidence and accuracy) and the expected calibration error: the mean
+    |accuracy - confidence| over the bins, weighted by bin size."""
+    index = np.minimum((confidence * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+    bins, error = [], 0.0
     for b in range(CALIBRATION_BINS):
-        members = bins == b
-        if members.any():
-            error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
-    return float(error)
+        members = index == b
+        if not members.any():
+            continue
+        accuracy, mean_confidence = (
+            float(correct[members].mean()),
+            float(confidence[members].mean()),
+        )
+        error += members.mean() * abs(accuracy - mean_confidence)
+        bins.append(
+            {
+                "lower": b / CALIBRATION_BINS,
+                "upper": (b + 1) / CALIBRATION_BINS,
+                "count": int(members.sum()),
+                "confidence": mean_confidence,
+                "accuracy": accuracy,
+            }
+        )
+    return {"expected_calibration_error": float(error), "calibration_bins": bins}
 
 
 def validation_summary(

@@ -152,6 +152,7 @@ class EvaluationPublic(BaseModel):
     report: dict[str, Any] = Field(
         description="accuracy, macro_f1, micro_f1, per_label precision/recall/f1/support, "
         "confusion_matrix and top_confusions (single-label) or label_confusion (multi-label), "
-        "expected_calibration_error, num_examples."
+        "expected_calibration_error and calibration_bins (the reliability diagram: per "
+        "confidence bin its range, count, mean confidence and accuracy), num_examples."
     )
     created_at: datetime

@@ -15,6 +15,7 @@ from adaptd.client import (
     ValidationError,
 )
 from adaptd.client.archives import unpack
+from app.api import event_stream
 from app.core.config import Settings
 from tests.factories import csv_bytes, example_rows, run_queued_jobs
 from tests.tiny_model import TINY_BASE_MODEL
@@ -156,3 +157,21 @@ def test_download_whose_files_do_not_match_the_manifest_is_refused(tmp_path: Pat
 
     with pytest.raises(CorruptDownload, match=r"weights\.bin"):
         unpack(archive, tmp_path / "out")
+
+
+def test_wait_skips_keep_alives_between_events(
+    sdk: Client, sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(event_stream, "KEEP_ALIVE_SECONDS", 0.0)
+    monkeypatch.setattr(event_stream, "POLL_SECONDS", 0.05)
+    dataset = sdk.datasets.upload(example_rows())
+    job = sdk.jobs.create(
+        dataset, base_model=TINY_BASE_MODEL, hyperparameters=TINY_JOB, validation_split=0.2
+    )
+    runner = threading.Timer(0.5, run_queued_jobs, args=(sqlite_settings,))
+    runner.start()
+
+    ended = sdk.jobs.wait(job, timeout=120)
+    runner.join()
+
+    assert ended.status == "succeeded"

@@ -50,6 +50,16 @@ def test_report_matches_a_hand_computed_confusion_matrix() -> None:
         + 1 / 6 * abs(0 - 0.4)
     )
     assert report["expected_calibration_error"] == pytest.approx(expected_ece)
+    reliability = [
+        (b["lower"], b["count"], b["confidence"], b["accuracy"]) for b in report["calibration_bins"]
+    ]
+    assert reliability == [
+        (0.4, 1, pytest.approx(0.4), 0.0),
+        (0.6, 1, pytest.approx(0.6), 1.0),
+        (0.7, 1, pytest.approx(0.7), 0.0),
+        (0.8, 1, pytest.approx(0.8), 1.0),
+        (0.9, 2, pytest.approx(0.9), 1.0),
+    ]
 
 
 def test_multi_label_report_counts_each_label_and_exact_matches() -> None:

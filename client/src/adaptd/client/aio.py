@@ -172,6 +172,8 @@ class Jobs(_Resource):
                 try:
                     async for message in EventSource(response).aiter_sse():
                         check(deadline, current.id)
+                        if not message.data:  # a keep-alive comment, not an event
+                            continue
                         broken = 0
                         last_event_id = message.id or last_event_id
                         update = update.after(message)

@@ -168,6 +168,8 @@ class Jobs(_Resource):
                 with self._transport.stream(call) as response:
                     for message in EventSource(response).iter_sse():
                         check(deadline, current.id)
+                        if not message.data:  # a keep-alive comment, not an event
+                            continue
                         broken = 0
                         last_event_id = message.id or last_event_id
                         update = update.after(message)
