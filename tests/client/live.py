@@ -33,7 +33,10 @@ class LiveService:
 
 @contextmanager
 def live_service(
-    workdir: Path, tiny_model_path: str, database_url: str | None = None
+    workdir: Path,
+    tiny_model_path: str,
+    database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[LiveService]:
     workdir.mkdir(parents=True, exist_ok=True)
     venv = workdir / ".venv"
@@ -46,6 +49,7 @@ def live_service(
         "ADAPTD_RUNNER_POLL_SECONDS": "0.2",
         "ADAPTD_HEARTBEAT_SECONDS": "1",
         **({"ADAPTD_DATABASE_URL": database_url} if database_url else {}),
+        **(extra_env or {}),
     }
     url = f"http://127.0.0.1:{port}"
     with adaptd_process(["serve", "--port", str(port)], env, log, cwd=workdir):

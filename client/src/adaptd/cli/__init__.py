@@ -22,7 +22,13 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    trailing = getattr(args, "trailing_positionals", None)
+    if extras and (trailing is None or any(extra.startswith("-") for extra in extras)):
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    if extras and trailing:
+        # `adaptd predict MODEL --top-k 1 "text"`: texts after options are texts too.
+        getattr(args, trailing).extend(extras)
     if server_command := getattr(args, "server_command", None):
         server_command(args)
         return ExitCode.OK

@@ -28,6 +28,7 @@ def register(commands: Commands) -> None:
     )
     predict.add_argument("model", metavar="MODEL_OR_ALIAS")
     predict.add_argument("texts", nargs="*", metavar="TEXT")
+    predict.set_defaults(trailing_positionals="texts")
     predict.add_argument(
         "--file",
         type=Path,
