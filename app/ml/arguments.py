@@ -103,7 +103,8 @@ class FullFineTuneArguments(TrainedArguments):
         le=100,
     )
     early_stopping_metric: Literal["macro_f1", "accuracy", "loss"] = hyperparameter(
-        "macro_f1", "The validation score that decides early stopping."
+        "macro_f1",
+        "The validation score that decides early stopping; ties go to the lower validation loss.",
     )
     pooling: Pooling = hyperparameter(
         "mean",

@@ -9,6 +9,8 @@ from typing import Any
 import torch
 
 CHECKPOINT_NAME = "checkpoint.pt"
+# An epoch's validation score, compared as a tuple: the early-stopping metric, then the tie-break.
+Score = tuple[float, float]
 
 
 @dataclass
@@ -16,7 +18,7 @@ class TrainingState:
     epochs_done: int = 0
     steps_done: int = 0
     best_epoch: int = 0
-    best_score: float | None = None
+    best_score: Score | None = None
     best_metrics: dict[str, float] = field(default_factory=dict)
     last_metrics: dict[str, float] = field(default_factory=dict)
     epochs_without_improvement: int = 0
@@ -26,12 +28,13 @@ class TrainingState:
     best_weights: dict[str, torch.Tensor] | None = None
 
     def record(
-        self, epoch: int, score: float, metrics: dict[str, float], model: Any, keep: bool
+        self, epoch: int, score: Score, metrics: dict[str, float], model: Any, keep: bool
     ) -> bool:
         """Note an epoch's validation score (higher is better); True when it is the best yet."""
         self.epochs_done, self.last_metrics = epoch, dict(metrics)
         self.batches_into_epoch, self.epoch_loss_sum, self.epoch_examples = 0, 0.0, 0
-        improved = self.best_score is None or score > self.best_score
+        best = _as_score(self.best_score)
+        improved = best is None or score > best
         if improved:
             self.best_epoch, self.best_score, self.best_metrics = epoch, score, dict(metrics)
             self.epochs_without_improvement = 0
@@ -42,6 +45,16 @@ class TrainingState:
         else:
             self.epochs_without_improvement += 1
         return improved
+
+
+def _as_score(value: Score | float | list[float] | None) -> Score | None:
+    """A checkpoint written before scores had a tie-break holds a bare float; as then, only a
+    higher metric beats it."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return (float(value), float("inf"))
+    return (float(value[0]), float(value[1]))
 
 
 def save_checkpoint(

@@ -3,7 +3,7 @@ exported, and what it needs, so that adding a strategy or changing one touches t
 
 import enum
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, get_args, get_origin
@@ -71,7 +71,7 @@ class SharedBases:
 
 A = TypeVar("A", bound=StrategyArguments)
 Trainer = Callable[[StrategyPlan, A, RunContext], TrainedClassifier]
-ScaledDefaults = Callable[[DataShape, A], dict[str, Any]]
+ScaledDefaults = Callable[[DataShape, A, Collection[str]], dict[str, Any]]
 Warnings = Callable[[DataShape, A], list[str]]
 Loader = Callable[[Path, Manifest, str, DevicePlan, SharedBases, Runtime], Scorer]
 Export = Callable[[Path, str, Manifest, Path], None]
@@ -93,8 +93,8 @@ class StrategySpec(Generic[A]):
             output directory); None where the strategy has no such form.
         min_median_per_label: Refused below this median of examples per label.
         max_median_per_label: Refused above this median of examples per label.
-        scaled_defaults: Defaults that depend on the data (how long to train), for the
-            hyperparameters a job does not give.
+        scaled_defaults: Defaults that depend on the data (how long to train, on what
+            batches), for the hyperparameters a job does not give (the names it gives).
         warnings: What in a job's arguments will clearly under-train on its data.
         checkpoints: Training saves a checkpoint every epoch and resumes from it, so a run
             can stop after an epoch and go on later (`auto` races such runs).
@@ -110,7 +110,7 @@ class StrategySpec(Generic[A]):
     export: Export | None = None
     min_median_per_label: int | None = None
     max_median_per_label: int | None = None
-    scaled_defaults: ScaledDefaults[A] = lambda _shape, _arguments: {}
+    scaled_defaults: ScaledDefaults[A] = lambda _shape, _arguments, _given: {}
     warnings: Warnings[A] = lambda _shape, _arguments: []
     checkpoints: bool = False
 
@@ -134,7 +134,7 @@ class StrategySpec(Generic[A]):
         arguments = self.arguments(**given)
         if shape is None:
             return arguments
-        scaled = self.scaled_defaults(shape, arguments)
+        scaled = self.scaled_defaults(shape, arguments, given.keys())
         return replace(arguments, **{k: v for k, v in scaled.items() if k not in given})
 
 

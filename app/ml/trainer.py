@@ -17,7 +17,7 @@ from transformers import get_linear_schedule_with_warmup
 from app.ml.arguments import FullFineTuneArguments, Pooling
 from app.ml.batching import length_grouped_batches, shuffled_batches
 from app.ml.calibration import fit_temperature, scale_linear
-from app.ml.checkpoint import TrainingState, load_checkpoint, save_checkpoint
+from app.ml.checkpoint import Score, TrainingState, load_checkpoint, save_checkpoint
 from app.ml.data import LabeledExample, TrainingDataError, check_labels, encode_targets
 from app.ml.device import DevicePlan
 from app.ml.evaluation import validation_summary
@@ -272,9 +272,11 @@ class FullFineTuner:
                 scaler=optimization.scaler,
             )
 
-    def _score(self, scores: dict[str, float]) -> float:
-        metric = self.args.early_stopping_metric
-        return -scores["loss"] if metric == "loss" else scores[metric]
+    def _score(self, scores: dict[str, float]) -> Score:
+        """The early-stopping metric, ties broken by the lower validation loss: on a small
+        validation set the metric saturates (every example right) long before the model fits."""
+        metric, loss = self.args.early_stopping_metric, -scores["loss"]
+        return (loss, 0.0) if metric == "loss" else (scores[metric], loss)
 
     def _should_stop(self, state: TrainingState) -> bool:
         patience = self.args.early_stopping_patience

@@ -57,7 +57,9 @@ def test_readme_walkthrough_with_the_cli(service: LiveService) -> None:
     assert "per label (worst F1 first)" in done.stdout
     model = MODEL_ID.findall(done.stdout)[0]
     assert (service.workdir / "models" / model / "config.json").is_file()
-    assert "'label':" in done.stdout, "transformers loaded the downloaded model"
+    scored = [line for line in done.stdout.splitlines() if line.startswith("I was billed twice ")]
+    assert scored, "the model card's transformers code scored the downloaded model"
+    assert scored[0].split()[4] in {"billing", "technical", "feature_request"}
 
 
 def test_readme_walkthrough_with_the_sdk(service: LiveService) -> None:

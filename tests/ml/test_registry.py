@@ -82,3 +82,24 @@ def test_only_strategies_that_train_hold_out_validation_examples() -> None:
 
     assert training == set(Strategy) - {Strategy.zero_shot}
     assert {s for s, spec in SPECS.items() if spec.export} == {Strategy.full, Strategy.lora}
+
+
+def test_small_data_fine_tunes_on_smaller_batches_unless_a_batch_size_is_given() -> None:
+    spec = spec_of(Strategy.full)
+    walkthrough, medium = DataShape(examples=32, labels=3), DataShape(examples=2000, labels=20)
+
+    small = spec.arguments_of({}, walkthrough)
+    given = spec.arguments_of({"batch_size": 32}, walkthrough)
+
+    assert (small.batch_size, small.epochs) == (8, 30)
+    assert (given.batch_size, given.epochs) == (32, 30)
+    assert spec.arguments_of({}, medium).batch_size == 32
+    assert spec.warnings(walkthrough, small) == [
+        "32 training examples are few for fine-tuning the whole encoder: 30 epochs at "
+        "batch_size 8 are 120 optimizer steps; `frozen` and `few_shot` usually score better on "
+        "this little data (`auto` measures them)"
+    ]
+    assert (
+        "leave epochs out"
+        in spec.warnings(walkthrough, spec.arguments_of({"epochs": 3}, walkthrough))[0]
+    )

@@ -5,6 +5,7 @@ import torch
 
 from app.ml.arguments import FullFineTuneArguments
 from app.ml.artifact import Manifest, save_artifact
+from app.ml.checkpoint import TrainingState
 from app.ml.data import LabeledExample, TrainingDataError, stratified_split
 from app.ml.device import plan_device
 from app.ml.predictor import Predictor
@@ -207,3 +208,23 @@ def test_trainer_paused_mid_epoch_resumes_at_the_same_step(
     assert steps[7:9] == [8, 9]
     assert resumed.metrics["train_loss"] == pytest.approx(uninterrupted.metrics["train_loss"])
     assert resumed.metrics["loss"] == pytest.approx(uninterrupted.metrics["loss"])
+
+
+def test_a_tied_validation_metric_goes_to_the_lower_validation_loss() -> None:
+    state = TrainingState()
+    model = torch.nn.Linear(2, 2)
+
+    first = state.record(1, (1.0, -0.50), {}, model, keep=False)
+    lower_loss = state.record(2, (1.0, -0.30), {}, model, keep=False)
+    higher_loss = state.record(3, (1.0, -0.40), {}, model, keep=False)
+
+    assert (first, lower_loss, higher_loss) == (True, True, False)
+    assert state.best_epoch == 2
+    assert state.epochs_without_improvement == 1
+
+
+def test_a_checkpoint_from_before_tie_breaks_resumes() -> None:
+    state = TrainingState(best_epoch=3, best_score=0.8)  # type: ignore[arg-type]
+
+    assert not state.record(4, (0.8, -0.1), {}, torch.nn.Linear(2, 2), keep=False)
+    assert state.record(5, (0.9, -0.1), {}, torch.nn.Linear(2, 2), keep=False)
