@@ -1,7 +1,7 @@
 """Transports that put a fault between the SDK and a real app: an answer lost after the work
 was done, or an overloaded server."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 from fastapi.testclient import TestClient
@@ -71,3 +71,34 @@ class Unreachable(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.attempts += 1
         raise httpx.ConnectError("connection refused", request=request)
+
+
+class BreaksFirstStream(httpx.BaseTransport):
+    """Cuts the first event stream after `events` logged events, as a dropped connection
+    does; every other request goes to the app as it is."""
+
+    def __init__(self, app: TestClient, events: int) -> None:
+        self.app = app
+        self.events = events
+        self.streams: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = forward(self.app, request)
+        if not request.url.path.endswith("/events/stream"):
+            return answer
+        self.streams.append(request)
+        if len(self.streams) > 1:
+            return answer
+        messages = answer.content.split(b"\n\n")
+        logged = [i for i, message in enumerate(messages) if message.startswith(b"id: ")]
+        cut = b"\n\n".join(messages[: logged[self.events - 1] + 1]) + b"\n\n"
+        return httpx.Response(answer.status_code, headers=answer.headers, stream=_Cut(cut))
+
+
+class _Cut(httpx.SyncByteStream):
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.content
+        raise httpx.ReadError("connection reset by peer")

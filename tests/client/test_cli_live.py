@@ -91,6 +91,8 @@ def test_ctrl_c_while_following_a_job_asks_and_cancels_it(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: test workers may run with SIGINT ignored, which children inherit.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert following.stderr is not None
     queued = following.stderr.readline()

@@ -1,14 +1,22 @@
 """Retries with backoff, and idempotency: an answer lost after the service did the work is
 asked for again with the same key, and the service does the work once."""
 
+import threading
+
 import pytest
 from fastapi.testclient import TestClient
 
-from adaptd.client import ConnectionFailed, Overloaded, Retries
+from adaptd.client import ConnectionFailed, JobUpdate, Overloaded, Retries
 from adaptd.client import transport as client_transport
 from app.core.config import Settings
 from tests.client.conftest import sdk_over
-from tests.client.faults import LosesFirstAnswer, OverloadedFirst, Unreachable, posts_to
+from tests.client.faults import (
+    BreaksFirstStream,
+    LosesFirstAnswer,
+    OverloadedFirst,
+    Unreachable,
+    posts_to,
+)
 from tests.factories import TeamCredentials, example_rows, run_queued_jobs
 from tests.tiny_model import TINY_BASE_MODEL
 
@@ -125,3 +133,26 @@ def test_retries_are_bounded_and_end_in_a_typed_error(
     assert overloaded.value.retry_after == 1
     assert busy.attempts == 3
     assert unreachable.attempts == 3
+
+
+def test_a_dropped_event_stream_resumes_after_the_last_event_seen(
+    app_client: TestClient, credentials: TeamCredentials, sqlite_settings: Settings
+) -> None:
+    cutting = BreaksFirstStream(app_client, events=3)
+    sdk = sdk_over(cutting, credentials)
+    dataset = sdk.datasets.upload(example_rows())
+    job = sdk.jobs.create(dataset, base_model=TINY_BASE_MODEL, hyperparameters=TINY_JOB)
+    runner = threading.Timer(0.3, run_queued_jobs, args=(sqlite_settings,))
+    runner.start()
+    updates: list[JobUpdate] = []
+
+    ended = sdk.jobs.wait(job, on_progress=updates.append, timeout=120)
+    runner.join()
+
+    sequences = [u.event.sequence for u in updates if u.event is not None]
+    assert ended.status == "succeeded"
+    assert len(cutting.streams) == 2
+    assert "last-event-id" not in cutting.streams[0].headers
+    assert cutting.streams[1].headers["last-event-id"] == str(sequences[2])
+    assert sequences == sorted(set(sequences)), "no event twice, none lost"
+    assert sequences == [e.sequence for e in sdk.jobs.events(job)]

@@ -4,6 +4,7 @@ label names: sign in, watch a job succeed, open its model, predict, roll an alia
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, s
 
 from adaptd.client import Client
 from tests.client.live import LiveService, live_service
+from tests.webhook_receiver import Receiver, webhook_receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -32,10 +34,18 @@ def hostile_rows() -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with webhook_receiver() as receiving:
+        yield receiving
+
+
+@pytest.fixture(scope="module")
 def service(
-    tmp_path_factory: pytest.TempPathFactory, tiny_model_path: str
+    tmp_path_factory: pytest.TempPathFactory, tiny_model_path: str, receiver: Receiver
 ) -> Iterator[LiveService]:
-    with live_service(tmp_path_factory.mktemp("dashboard"), tiny_model_path) as live:
+    allowed = {"ADAPTD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"}
+    workdir = tmp_path_factory.mktemp("dashboard")
+    with live_service(workdir, tiny_model_path, extra_env=allowed) as live:
         yield live
 
 
@@ -177,3 +187,45 @@ def test_the_key_stays_in_the_tab_and_a_wrong_one_is_refused(
     assert not re.search(r"adk_", url_after_sign_in)
     assert after_sign_out is None
     assert "script-src 'self'" in policy
+
+
+def test_webhook_deliveries_and_trigger_decisions_in_the_browser(
+    service: LiveService, browser: Browser, receiver: Receiver, screenshots: Path
+) -> None:
+    with Client(service.url, service.api_key) as sdk:
+        webhook = sdk.webhooks.create(receiver.url, ["job.succeeded", "retrain.promoted"])
+        dataset = sdk.datasets.upload(hostile_rows(), name="triggered")
+        trigger = sdk.triggers.create(
+            f"nightly {HOSTILE}",
+            dataset=dataset,
+            alias="triggered",
+            gate={"metric": "accuracy", "min_delta": 0.0, "eval_dataset_id": dataset.id},
+            job={"strategy": "frozen"},
+        )
+        sdk.triggers.fire(trigger.url, trigger.secret or "")
+        decision = _decided(sdk, trigger.id)
+    watched = Watched(browser.new_page(viewport={"width": 1280, "height": 900}))
+    page = watched.page
+
+    sign_in(watched, service)
+    page.goto(f"{service.url}/ui#/triggers/{trigger.id}")
+    expect(page.locator("h1")).to_have_text(f"nightly {HOSTILE}")
+    expect(page.locator("td .badge")).to_have_text(decision)
+    page.screenshot(path=screenshots / "trigger.png", full_page=True)
+    page.goto(f"{service.url}/ui#/webhooks/{webhook.id}")
+    expect(page.get_by_role("cell", name="job.succeeded").first).to_be_visible()
+    expect(page.locator("td .badge.delivered").first).to_be_visible(timeout=30_000)
+    page.screenshot(path=screenshots / "webhook.png", full_page=True)
+
+    assert watched.dialogs == []
+    assert watched.errors == []
+
+
+def _decided(sdk: Client, trigger_id: str) -> str:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = list(sdk.triggers.runs(trigger_id))
+        if runs and runs[0].status in {"promoted", "rejected", "failed"}:
+            return runs[0].status
+        time.sleep(0.3)
+    raise AssertionError(f"trigger {trigger_id} made no decision")

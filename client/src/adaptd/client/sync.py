@@ -153,8 +153,9 @@ class Jobs(_Resource):
         timeout: float | None = None,
     ) -> Job:
         """Follow the job's event stream until it has ended and return it as it ended.
-        `on_progress` gets every logged event and progress snapshot; a dropped connection is
-        resumed from the last event seen (`Last-Event-ID`)."""
+        `on_progress` gets every logged event and progress snapshot, each once; a dropped
+        connection is resumed after the last event seen (`Last-Event-ID`). A job that has
+        already ended is returned at once."""
         deadline = None if timeout is None else time.monotonic() + timeout
         current = self.get(job)
         update = JobUpdate.of(current)
@@ -182,8 +183,11 @@ class Jobs(_Resource):
                     broke = f"the event stream of {current.id} broke: {error}"
                     raise ConnectionFailed(broke) from error
                 time.sleep(self._transport.retries.delay(broken - 1))
+                continue  # resume the stream, even if the job ended meanwhile
             check(deadline, current.id)
             current = self.get(current.id)
+            if not current.ended:  # the stream closed before the job ended: not too eagerly
+                time.sleep(self._transport.retries.delay(0))
         return current
 
 
