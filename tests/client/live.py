@@ -14,6 +14,9 @@ import httpx
 from tests.e2e.processes import adaptd_process, free_port, wait_for
 from tests.tiny_model import TINY_BASE_MODEL
 
+# Lets a service deliver webhooks to a receiver on this machine.
+WEBHOOKS_TO_LOOPBACK = {"ADAPTD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"}
+
 
 @dataclass(frozen=True)
 class LiveService:

@@ -3,7 +3,6 @@ server's dependencies, and it finds its configuration as documented."""
 
 import subprocess
 import sys
-import typing
 from pathlib import Path
 
 import pytest
@@ -62,7 +61,6 @@ def _is_resource(value: object) -> bool:
         isinstance(value, type)
         and issubclass(value, types.Resource)
         and value is not types.Resource
-        and not typing.get_origin(value)
     )
 
 

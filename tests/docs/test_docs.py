@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.client.live import LiveService, live_service
+from tests.client.live import WEBHOOKS_TO_LOOPBACK, LiveService, live_service
 from tests.client.readme import example
 from tests.docs.examples import as_script, examples, pages_with_examples
 from tests.webhook_receiver import Receiver, webhook_receiver
@@ -48,9 +48,8 @@ def receiver() -> Iterator[Receiver]:
 def service(
     tmp_path_factory: pytest.TempPathFactory, tiny_model_path: str, receiver: Receiver
 ) -> Iterator[LiveService]:
-    allowed = {"ADAPTD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"}
     workdir = tmp_path_factory.mktemp("docs")
-    with live_service(workdir, tiny_model_path, extra_env=allowed) as live:
+    with live_service(workdir, tiny_model_path, extra_env=WEBHOOKS_TO_LOOPBACK) as live:
         subprocess.run(["bash", "-c", example("data")], cwd=workdir, check=True)
         yield live
 

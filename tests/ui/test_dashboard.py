@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
 
 from adaptd.client import Client
-from tests.client.live import LiveService, live_service
+from tests.client.live import WEBHOOKS_TO_LOOPBACK, LiveService, live_service
 from tests.webhook_receiver import Receiver, webhook_receiver
 
 pytestmark = pytest.mark.e2e
@@ -43,9 +43,8 @@ def receiver() -> Iterator[Receiver]:
 def service(
     tmp_path_factory: pytest.TempPathFactory, tiny_model_path: str, receiver: Receiver
 ) -> Iterator[LiveService]:
-    allowed = {"ADAPTD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"}
     workdir = tmp_path_factory.mktemp("dashboard")
-    with live_service(workdir, tiny_model_path, extra_env=allowed) as live:
+    with live_service(workdir, tiny_model_path, extra_env=WEBHOOKS_TO_LOOPBACK) as live:
         yield live
 
 

@@ -3,7 +3,6 @@
 import asyncio
 import builtins
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -38,9 +37,9 @@ from adaptd.client.types import (
     TriggerRun,
     Webhook,
 )
-from adaptd.client.updates import JobUpdate, ProgressCallback
+from adaptd.client.updates import ProgressCallback
 from adaptd.client.uploads import Source, upload_call
-from adaptd.client.waiting import check, stream_call
+from adaptd.client.waiting import Follow
 
 
 class AsyncClient:
@@ -159,41 +158,23 @@ class Jobs(_Resource):
         `on_progress` gets every logged event and progress snapshot, each once; a dropped
         connection is resumed after the last event seen (`Last-Event-ID`). A job that has
         already ended is returned at once."""
-        deadline = None if timeout is None else time.monotonic() + timeout
         current = await self.get(job)
-        update = JobUpdate.of(current)
-        if on_progress:
-            on_progress(update)
-        last_event_id: str | None = None
-        broken = 0
+        follow = Follow(current, self._transport.retries, on_progress, timeout)
         while not current.ended:
-            call = stream_call(current.id, last_event_id, deadline)
             try:
-                response = await self._transport.open(call, read=False)
+                response = await self._transport.open(follow.call(), read=False)
                 try:
                     async for message in EventSource(response).aiter_sse():
-                        check(deadline, current.id)
-                        if not message.data:  # a keep-alive comment, not an event
-                            continue
-                        broken = 0
-                        last_event_id = message.id or last_event_id
-                        update = update.after(message)
-                        if on_progress:
-                            on_progress(update)
+                        follow.receive(message)
                 finally:
                     await response.aclose()
             except (httpx.TransportError, ConnectionFailed) as error:
-                check(deadline, current.id)
-                broken += 1
-                if broken > self._transport.retries.attempts:
-                    broke = f"the event stream of {current.id} broke: {error}"
-                    raise ConnectionFailed(broke) from error
-                await asyncio.sleep(self._transport.retries.delay(broken - 1))
-                continue  # resume the stream, even if the job ended meanwhile
-            check(deadline, current.id)
+                await asyncio.sleep(follow.broke(error))
+                continue
+            follow.check()
             current = await self.get(current.id)
-            if not current.ended:  # the stream closed before the job ended: not too eagerly
-                await asyncio.sleep(self._transport.retries.delay(0))
+            if not current.ended:
+                await asyncio.sleep(follow.reopen_delay())
         return current
 
 

@@ -1,6 +1,7 @@
 """One API call, described once and sent by either client: its method, path, body and how its
 answer is read. Every POST carries an Idempotency-Key made when the call is made, so each retry
-of it repeats the same key and the service does the work once."""
+of it repeats the same key and the service does the work once: every call is safe to retry
+(GET, PUT, PATCH and DELETE are idempotent already)."""
 
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -34,11 +35,6 @@ class Call(Generic[Result]):
     def __post_init__(self) -> None:
         if self.method == "POST":
             self.headers.setdefault(IDEMPOTENCY_HEADER, f"adaptd-{uuid.uuid4()}")
-
-    @property
-    def retryable(self) -> bool:
-        """Safe to send again: GET, PUT and DELETE are idempotent, a POST through its key."""
-        return self.method != "POST" or IDEMPOTENCY_HEADER in self.headers
 
 
 @dataclass(frozen=True)

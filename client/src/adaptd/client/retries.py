@@ -21,6 +21,16 @@ class Retries:
     max_backoff: float = 30.0
     max_retry_after: float = 120.0
 
+    def next_delay(self, retry: int, response: httpx.Response | None = None) -> float | None:
+        """How long to wait before sending again after the `retry`-th attempt broke (no
+        `response`) or was answered with a retryable status; None when the answer stands or
+        the retries are spent."""
+        if retry >= self.attempts:
+            return None
+        if response is not None and response.status_code not in RETRY_STATUSES:
+            return None
+        return self.delay(retry, response)
+
     def delay(self, retry: int, response: httpx.Response | None = None) -> float:
         jittered = random.uniform(0, min(self.max_backoff, self.backoff * 2**retry))
         asked = retry_after_seconds(response) if response is not None else None
@@ -30,7 +40,3 @@ class Retries:
 
 
 NO_RETRIES = Retries(attempts=0)
-
-
-def should_retry(response: httpx.Response) -> bool:
-    return response.status_code in RETRY_STATUSES

@@ -37,9 +37,9 @@ from adaptd.client.types import (
     TriggerRun,
     Webhook,
 )
-from adaptd.client.updates import JobUpdate, ProgressCallback
+from adaptd.client.updates import ProgressCallback
 from adaptd.client.uploads import Source, upload_call
-from adaptd.client.waiting import check, stream_call
+from adaptd.client.waiting import Follow
 
 
 class Client:
@@ -156,38 +156,20 @@ class Jobs(_Resource):
         `on_progress` gets every logged event and progress snapshot, each once; a dropped
         connection is resumed after the last event seen (`Last-Event-ID`). A job that has
         already ended is returned at once."""
-        deadline = None if timeout is None else time.monotonic() + timeout
         current = self.get(job)
-        update = JobUpdate.of(current)
-        if on_progress:
-            on_progress(update)
-        last_event_id: str | None = None
-        broken = 0
+        follow = Follow(current, self._transport.retries, on_progress, timeout)
         while not current.ended:
-            call = stream_call(current.id, last_event_id, deadline)
             try:
-                with self._transport.stream(call) as response:
+                with self._transport.stream(follow.call()) as response:
                     for message in EventSource(response).iter_sse():
-                        check(deadline, current.id)
-                        if not message.data:  # a keep-alive comment, not an event
-                            continue
-                        broken = 0
-                        last_event_id = message.id or last_event_id
-                        update = update.after(message)
-                        if on_progress:
-                            on_progress(update)
+                        follow.receive(message)
             except (httpx.TransportError, ConnectionFailed) as error:
-                check(deadline, current.id)
-                broken += 1
-                if broken > self._transport.retries.attempts:
-                    broke = f"the event stream of {current.id} broke: {error}"
-                    raise ConnectionFailed(broke) from error
-                time.sleep(self._transport.retries.delay(broken - 1))
-                continue  # resume the stream, even if the job ended meanwhile
-            check(deadline, current.id)
+                time.sleep(follow.broke(error))
+                continue
+            follow.check()
             current = self.get(current.id)
-            if not current.ended:  # the stream closed before the job ended: not too eagerly
-                time.sleep(self._transport.retries.delay(0))
+            if not current.ended:
+                time.sleep(follow.reopen_delay())
         return current
 
 

@@ -12,7 +12,7 @@ from adaptd import __version__
 from adaptd.client.calls import Call
 from adaptd.client.config import Connection, require_key
 from adaptd.client.errors import ConnectionFailed, error_for
-from adaptd.client.retries import Retries, should_retry
+from adaptd.client.retries import Retries
 
 Result = TypeVar("Result")
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -79,14 +79,14 @@ class Transport:
                 if read or response.is_error:
                     response.read()
             except httpx.TransportError as error:
-                if not call.retryable or retry >= self.retries.attempts:
+                if (delay := self.retries.next_delay(retry)) is None:
                     raise _broken(error, call) from error
-                time.sleep(self.retries.delay(retry))
+                time.sleep(delay)
                 retry += 1
                 continue
-            if should_retry(response) and call.retryable and retry < self.retries.attempts:
+            if (delay := self.retries.next_delay(retry, response)) is not None:
                 response.close()
-                time.sleep(self.retries.delay(retry, response))
+                time.sleep(delay)
                 retry += 1
                 continue
             if response.is_error:
@@ -119,14 +119,14 @@ class AsyncTransport:
                 if read or response.is_error:
                     await response.aread()
             except httpx.TransportError as error:
-                if not call.retryable or retry >= self.retries.attempts:
+                if (delay := self.retries.next_delay(retry)) is None:
                     raise _broken(error, call) from error
-                await asyncio.sleep(self.retries.delay(retry))
+                await asyncio.sleep(delay)
                 retry += 1
                 continue
-            if should_retry(response) and call.retryable and retry < self.retries.attempts:
+            if (delay := self.retries.next_delay(retry, response)) is not None:
                 await response.aclose()
-                await asyncio.sleep(self.retries.delay(retry, response))
+                await asyncio.sleep(delay)
                 retry += 1
                 continue
             if response.is_error:
