@@ -1,7 +1,5 @@
 import argparse
 import logging
-import multiprocessing
-import os
 import sys
 from collections.abc import Callable
 
@@ -19,9 +17,7 @@ from app.services import bootstrap, teams
 from app.services.model_exports import NotExportable, export_standalone
 from app.services.teams import SCOPES
 from workers.celery_worker import run_worker
-from workers.runner import run_forever
-
-RUNNER_STOP_SECONDS = 60
+from workers.supervisor import RunnerSupervisor
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,16 +42,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     if settings.migrate_on_start:
         upgrade_database(settings)
     _bootstrap(settings)
-    runner = None
-    if settings.uses_embedded_runner:
-        runner = multiprocessing.get_context("spawn").Process(
-            target=run_forever, args=(settings, os.getpid()), name="adaptd-runner"
-        )
+    runner = RunnerSupervisor(settings) if settings.uses_embedded_runner else None
+    if runner is not None:
         runner.start()
     try:
         with queued_logging():
             uvicorn.run(
-                create_app(settings),
+                create_app(settings, components=runner.checks if runner else None),
                 host=args.host,
                 port=args.port,
                 log_config=None,
@@ -63,10 +56,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             )
     finally:
         if runner is not None:
-            runner.terminate()
-            runner.join(RUNNER_STOP_SECONDS)
-            if runner.is_alive():
-                runner.kill()
+            runner.stop()
 
 
 def _bootstrap(settings: Settings) -> None:

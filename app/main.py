@@ -1,5 +1,5 @@
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -7,6 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
+from app.api.event_stream import StreamSlots
 from app.api.router import api_router
 from app.api.routes import health
 from app.core.config import Settings, get_settings
@@ -15,7 +16,7 @@ from app.core.queue import create_celery
 from app.core.storage import ArtifactStore
 from app.ml.device import plan_device
 from app.ml.predictor import PassLimits
-from app.services import jobs
+from app.services import jobs, retention
 from app.serving.batcher import Batcher
 from app.serving.cache import ModelCache
 from app.serving.http_metrics import RequestMetrics
@@ -28,7 +29,11 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, components: Callable[[], Mapping[str, str]] | None = None
+) -> FastAPI:
+    """The API. `components` reports the states of background processes this one looks after
+    (the embedded runner's loops), for /readyz."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -62,8 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.components = components
+    app.state.stream_slots = StreamSlots(settings.event_stream_max_per_key)
     metrics = ServingMetrics()
     metrics.watch_jobs(lambda: _count_jobs(settings))
+    metrics.watch_retention(lambda: _retention_tallies(settings))
     app.state.metrics = metrics
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES)
@@ -82,4 +90,13 @@ def _count_jobs(settings: Settings) -> dict[str, int]:
             return jobs.count_by_status(session)
     except SQLAlchemyError:
         logger.warning("jobs by state left out of /metrics: the database did not answer")
+        return {}
+
+
+def _retention_tallies(settings: Settings) -> dict[str, int]:
+    try:
+        with new_session(settings) as session:
+            return retention.tallies(session)
+    except SQLAlchemyError:
+        logger.warning("retention tallies left out of /metrics: the database did not answer")
         return {}

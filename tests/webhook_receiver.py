@@ -34,6 +34,12 @@ class Receiver:
     def events(self) -> list[dict[str, Any]]:
         return [r.verified for r in self.requests if r.verified is not None]
 
+    @property
+    def events_by_sequence(self) -> list[dict[str, Any]]:
+        """Verified events in the order they happened: a sender sends concurrently, so they
+        may arrive in another."""
+        return sorted(self.events, key=lambda event: int(event["sequence"]))
+
     def handle(self, headers: dict[str, str], body: str) -> tuple[int, dict[str, str]]:
         verified = None
         if self.secret is not None:
@@ -64,7 +70,10 @@ def webhook_receiver() -> Iterator[Receiver]:
         def log_message(self, *_args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+    server.request_queue_size = 256
+    server.server_bind()
+    server.server_activate()
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 
 from app.core.config import Settings
 from app.core.db import new_session
@@ -28,12 +29,18 @@ TRAINING_PROCESSES.set_forkserver_preload([__name__])
 
 
 def execute_job(
-    settings: Settings, job_id: str, *, worker: str, stopping: threading.Event | None = None
+    settings: Settings,
+    job_id: str,
+    *,
+    worker: str,
+    stopping: threading.Event | None = None,
+    on_poll: Callable[[], None] | None = None,
 ) -> bool:
     """Claim, train in a process of its own, heartbeat while it runs. False: not ours to run.
 
     When `stopping` is set (the worker is shutting down), the training process checkpoints at
-    the end of its current step and hands the job back to the queue."""
+    the end of its current step and hands the job back to the queue. `on_poll` is called
+    every time the running training is looked at."""
     _ready_fork_server()
     with new_session(settings) as session:
         lease_token = leases.claim(session, job_id=job_id, worker=worker)
@@ -53,6 +60,8 @@ def execute_job(
             process.join(min(POLL_SECONDS, settings.heartbeat_seconds))
             if process.exitcode is not None:
                 break
+            if on_poll is not None:
+                on_poll()
             if stopping is not None and stopping.is_set() and not pause_asked:
                 logger.info("job %s: the worker is shutting down; pausing the training", job_id)
                 process.terminate()

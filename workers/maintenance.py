@@ -1,16 +1,17 @@
 """Housekeeping every worker runs beside its tasks: requeue jobs whose worker died, publish
-queued jobs that were never published or whose message was lost, and hand due webhook
-deliveries to the `default` queue."""
+queued jobs that were never published or whose message was lost, decide finished retrains,
+and apply the retention rules."""
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from app.core.config import Settings
 from app.core.db import new_session
-from app.services import dispatch, leases, webhook_deliveries
+from app.services import dispatch, leases
+from workers.housekeeping import sweep
 from workers.retrains import advance_due
-from workers.webhooks import hold_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -29,28 +30,19 @@ def dispatch_due(settings: Settings, send: Callable[[str], None]) -> list[str]:
         return dispatch.publish(session, job_ids=due, send=send)
 
 
-def dispatch_webhooks(settings: Settings, send: Callable[[str], None]) -> list[str]:
-    with new_session(settings) as session:
-        claimed = webhook_deliveries.claim_due(
-            session, limit=500, hold_seconds=hold_seconds(settings)
-        )
-    for delivery_id in claimed:
-        send(delivery_id)
-    return claimed
-
-
-def start_maintenance_thread(
-    settings: Settings, send: Callable[[str], None], send_webhook: Callable[[str], None]
-) -> threading.Thread:
+def start_maintenance_thread(settings: Settings, send: Callable[[str], None]) -> threading.Thread:
     stop = threading.Event()
 
     def loop() -> None:
+        swept_at = float("-inf")
         while not stop.wait(settings.maintenance_seconds):
             try:
                 reap(settings)
                 dispatch_due(settings, send)
-                dispatch_webhooks(settings, send_webhook)
                 advance_due(settings)
+                if time.monotonic() - swept_at >= settings.retention_sweep_seconds:
+                    sweep(settings)
+                    swept_at = time.monotonic()
             except Exception:
                 logger.exception("job maintenance failed; trying again")
 

@@ -14,12 +14,12 @@ def advance_due(settings: Settings) -> list[str]:
     with new_session(settings) as session:
         claimed = retrains.claim_finished(session)
     store = ArtifactStore(settings.artifact_root)
-    for run_id in claimed:
+    for claim in claimed:
         with new_session(settings) as session:
             try:
-                retrains.decide(session, run_id=run_id, settings=settings, store=store)
+                retrains.decide(session, claim=claim, settings=settings, store=store)
             except Exception as error:
-                logger.exception("retrain %s could not be decided", run_id)
+                logger.exception("retrain %s could not be decided", claim.run_id)
                 session.rollback()
-                retrains.fail(session, run_id=run_id, reason=f"the gate failed: {error}")
-    return claimed
+                retrains.fail(session, claim=claim, reason=f"the gate failed: {error}")
+    return [claim.run_id for claim in claimed]

@@ -7,9 +7,8 @@ from celery import Celery
 from celery.signals import worker_shutting_down
 
 from app.core.config import Settings
-from app.core.queue import DELIVER_WEBHOOK_TASK, TRAIN_TASK
+from app.core.queue import TRAIN_TASK
 from workers.execution import execute_job
-from workers.webhooks import deliver
 
 
 def register_tasks(celery: Celery, settings: Settings) -> None:
@@ -24,7 +23,3 @@ def register_tasks(celery: Celery, settings: Settings) -> None:
     @celery.task(name=TRAIN_TASK)  # type: ignore[untyped-decorator]
     def train_job(job_id: str) -> bool:
         return execute_job(settings, job_id, worker=worker, stopping=stopping)
-
-    @celery.task(name=DELIVER_WEBHOOK_TASK)  # type: ignore[untyped-decorator]
-    def deliver_webhook(delivery_id: str) -> None:
-        deliver(settings, delivery_id)

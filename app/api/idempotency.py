@@ -1,11 +1,14 @@
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, TypeVar
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.core.config import Settings
 from app.services import idempotency
 
 IdempotencyKey = Annotated[
@@ -29,19 +32,26 @@ def run_once(
     request_fingerprint: str,
     status_code: int,
     work: Callable[[], Result],
+    settings: Settings,
 ) -> Result | JSONResponse:
     """Do `work` once per Idempotency-Key; repeats are answered with the stored first answer."""
     if key is None:
         return work()
     replay = idempotency.begin(
-        session, team_id=team_id, key=key, scope=scope, request_fingerprint=request_fingerprint
+        session,
+        team_id=team_id,
+        key=key,
+        scope=scope,
+        request_fingerprint=request_fingerprint,
+        reservation_seconds=settings.idempotency_reservation_seconds,
     )
     if replay is not None:
         return JSONResponse(
             replay.body, replay.status_code, headers={"Idempotent-Replayed": "true"}
         )
     try:
-        result = work()
+        with _committed_with_the_work(session, team_id=team_id, key=key):
+            result = work()
     except BaseException:
         idempotency.abandon(session, team_id=team_id, key=key)
         raise
@@ -53,3 +63,21 @@ def run_once(
         body=result.model_dump(mode="json"),
     )
     return result
+
+
+@contextmanager
+def _committed_with_the_work(session: Session, *, team_id: str, key: str) -> Iterator[None]:
+    """While the work runs, its first commit also marks the key committed."""
+    marked = False
+
+    def mark(committing: Session) -> None:
+        nonlocal marked
+        if not marked:
+            marked = True
+            idempotency.mark_committed(committing, team_id=team_id, key=key)
+
+    event.listen(session, "before_commit", mark)
+    try:
+        yield
+    finally:
+        event.remove(session, "before_commit", mark)

@@ -72,12 +72,25 @@ class Settings(BaseSettings):
     predict_pass_max_tokens: int | None = Field(default=None, ge=16)
     predict_lookup_ttl_seconds: float = Field(default=1.0, ge=0, le=60)
 
+    event_stream_max_seconds: float = Field(default=3600.0, gt=0)
+    event_stream_key_check_seconds: float = Field(default=5.0, gt=0)
+    event_stream_max_per_key: int = Field(default=10, ge=1)
+    idempotency_reservation_seconds: float = Field(default=300.0, gt=0)
+    retention_sweep_seconds: float = Field(default=3600.0, gt=0)
+    retention_idempotency_hours: float = Field(default=24.0, gt=0)
+    retention_webhook_days: float = Field(default=30.0, gt=0)
+    retention_trigger_fire_days: float = Field(default=30.0, gt=0)
+    retention_job_event_days: float = Field(default=90.0, gt=0)
+
     webhook_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_max_attempts: int = Field(default=10, ge=1, le=50)
     webhook_retry_base_seconds: float = Field(default=10.0, ge=0)
     webhook_retry_max_seconds: float = Field(default=6 * 3600.0, ge=0)
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_concurrency: int = Field(default=32, ge=1, le=1000)
+    webhook_endpoint_concurrency: int = Field(default=4, ge=1, le=100)
+    webhook_answer_max_bytes: int = Field(default=4096, ge=0, le=1024 * 1024)
 
     @field_validator("database_url")
     @classmethod

@@ -3,7 +3,6 @@ from celery import Celery
 from app.core.config import Settings
 
 TRAIN_TASK = "adaptd.train_job"
-DELIVER_WEBHOOK_TASK = "adaptd.deliver_webhook"
 TRAINING_QUEUE = "training"
 DEFAULT_QUEUE = "default"
 
@@ -32,7 +31,3 @@ def create_celery(settings: Settings) -> Celery:
 
 def publish_training(celery: Celery, job_id: str) -> None:
     celery.send_task(TRAIN_TASK, args=[job_id], queue=TRAINING_QUEUE)
-
-
-def publish_webhook_delivery(celery: Celery, delivery_id: str) -> None:
-    celery.send_task(DELIVER_WEBHOOK_TASK, args=[delivery_id], queue=DEFAULT_QUEUE)

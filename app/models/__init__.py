@@ -6,6 +6,7 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.job import TERMINAL_STATUSES, Job, JobStatus
 from app.models.job_event import JobEvent
 from app.models.model import Model
+from app.models.retention import SweepTally
 from app.models.team import ApiKey, Team
 from app.models.trigger import Trigger, TriggerFire, TriggerRun
 from app.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -24,6 +25,7 @@ __all__ = [
     "JobEvent",
     "JobStatus",
     "Model",
+    "SweepTally",
     "Team",
     "Trigger",
     "TriggerFire",

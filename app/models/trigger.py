@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -62,7 +63,10 @@ class TriggerFire(TimestampMixin, Base):
     """One accepted, signed call, kept by its `webhook-id` so a replay gets the first answer."""
 
     __tablename__ = "trigger_fire"
-    __table_args__ = (UniqueConstraint("trigger_id", "message_id"),)
+    __table_args__ = (
+        UniqueConstraint("trigger_id", "message_id"),
+        Index("ix_trigger_fire_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     trigger_id: Mapped[str] = mapped_column(ForeignKey("trigger.id", ondelete="CASCADE"))

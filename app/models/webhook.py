@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, true
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, TimestampMixin, UTCDateTime
@@ -26,6 +26,7 @@ class WebhookEvent(TimestampMixin, Base):
     event's sequence number."""
 
     __tablename__ = "webhook_event"
+    __table_args__ = (Index("ix_webhook_event_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
@@ -42,12 +43,16 @@ class WebhookDelivery(TimestampMixin, Base):
     endpoint_id: Mapped[str] = mapped_column(
         ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True
     )
-    event_id: Mapped[int] = mapped_column(ForeignKey("webhook_event.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_event.id", ondelete="CASCADE"), index=True
+    )
     status: Mapped[str] = mapped_column(String(20), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_response: Mapped[str | None] = mapped_column(Text)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[WebhookEvent] = relationship(lazy="joined")

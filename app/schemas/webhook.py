@@ -68,6 +68,9 @@ class DeliveryPublic(BaseModel):
     next_attempt_at: datetime | None
     last_status_code: int | None
     last_error: str | None
+    last_response: str | None = Field(
+        default=None, description="The first bytes of the endpoint's last answer."
+    )
     delivered_at: datetime | None
     created_at: datetime
 

@@ -1,4 +1,5 @@
-"""Team-scoped names for models, with a history of every move and a one-step rollback."""
+"""Team-scoped names for models, with a history of every move and a one-step rollback.
+These functions flush; the caller commits, so that a move commits with the change it is part of."""
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,7 +50,7 @@ def put(
     elif alias.model_id != model.id:
         _record(session, alias, alias.model_id, model.id, actor, reason)
         alias.model_id = model.id
-    session.commit()
+    session.flush()
     return alias, created
 
 
@@ -75,13 +76,13 @@ def rollback(session: Session, *, alias: Alias, actor: str, reason: str | None) 
         is_rollback=True,
     )
     alias.model_id = undoable.from_model_id
-    session.commit()
+    session.flush()
     return alias
 
 
 def delete(session: Session, *, alias: Alias) -> None:
     session.delete(alias)
-    session.commit()
+    session.flush()
 
 
 def _record(

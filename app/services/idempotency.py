@@ -1,8 +1,14 @@
-"""Idempotency-Key: a repeated POST gets the first answer instead of doing the work twice."""
+"""Idempotency-Key: a repeated POST gets the first answer instead of doing the work twice.
+
+A key is reserved before the work starts. The work's own commit marks the reservation
+committed in the same transaction; from then on the key is never freed, whatever happens to
+the request afterwards. A reservation whose request crashed before committing anything
+expires after `reservation_seconds` and the next request with the key takes it over."""
 
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -11,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from app.core.problems import Conflict, ValidationFailed
 from app.models import IdempotencyRecord
+from app.models.base import utcnow
+from app.services.queries import rowcount
 
 
 @dataclass(frozen=True)
@@ -25,7 +33,13 @@ def fingerprint(*parts: object) -> str:
 
 
 def begin(
-    session: Session, *, team_id: str, key: str, scope: str, request_fingerprint: str
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    scope: str,
+    request_fingerprint: str,
+    reservation_seconds: float,
 ) -> Replay | None:
     """Reserve the key for this request, or answer with what its first use answered."""
     try:
@@ -48,9 +62,27 @@ def begin(
         raise ValidationFailed(
             message, errors=[{"location": "header Idempotency-Key", "message": message}]
         )
-    if first.status_code is None or first.response is None:
-        raise Conflict(f"a request with Idempotency-Key {key!r} is still in progress; retry later")
-    return Replay(first.status_code, first.response)
+    if first.status_code is not None and first.response is not None:
+        return Replay(first.status_code, first.response)
+    expired = first.updated_at < utcnow() - timedelta(seconds=reservation_seconds)
+    if first.committed_at is not None and expired:
+        raise Conflict(
+            f"the request with Idempotency-Key {key!r} was carried out, but its answer was "
+            "lost; look the result up with a GET instead of repeating it"
+        )
+    if expired and _take_over(session, first):
+        return None
+    raise Conflict(f"a request with Idempotency-Key {key!r} is still in progress; retry later")
+
+
+def mark_committed(session: Session, *, team_id: str, key: str) -> None:
+    """Called as the work's transaction commits, inside it."""
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.team_id == team_id, IdempotencyRecord.key == key)
+        .values(committed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def complete(
@@ -65,11 +97,30 @@ def complete(
 
 
 def abandon(session: Session, *, team_id: str, key: str) -> None:
-    """The request failed: free the key so that the client may retry with it."""
+    """The request failed before its work committed: free the key so that the client may
+    retry with it. A key whose work committed stays taken."""
     session.rollback()
     session.execute(
         delete(IdempotencyRecord).where(
-            IdempotencyRecord.team_id == team_id, IdempotencyRecord.key == key
+            IdempotencyRecord.team_id == team_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.committed_at.is_(None),
         )
     )
     session.commit()
+
+
+def _take_over(session: Session, record: IdempotencyRecord) -> bool:
+    taken = session.execute(
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.id == record.id,
+            IdempotencyRecord.updated_at == record.updated_at,
+            IdempotencyRecord.committed_at.is_(None),
+            IdempotencyRecord.status_code.is_(None),
+        )
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return rowcount(taken) == 1

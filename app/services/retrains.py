@@ -4,7 +4,7 @@ alias only if the candidate is better by at least `min_delta`."""
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -79,7 +79,16 @@ def start_run(session: Session, *, trigger: Trigger, settings: Settings) -> Trig
     return run
 
 
-def claim_finished(session: Session) -> list[str]:
+@dataclass(frozen=True)
+class RunClaim:
+    """A run taken for deciding; `claimed_at` is the claim's token: a decider whose claim was
+    taken over (it ran past STALE_EVALUATION) finds it changed and writes nothing."""
+
+    run_id: str
+    claimed_at: datetime
+
+
+def claim_finished(session: Session) -> list[RunClaim]:
     """Runs whose job has ended (or whose evaluation was abandoned), claimed one by one."""
     stale = utcnow() - STALE_EVALUATION
     candidates = session.execute(
@@ -94,6 +103,7 @@ def claim_finished(session: Session) -> list[str]:
     ).all()
     claimed = []
     for run_id, status, claimed_at in candidates:
+        now = utcnow()
         result = session.execute(
             update(TriggerRun)
             .where(
@@ -103,23 +113,25 @@ def claim_finished(session: Session) -> list[str]:
                 if claimed_at is None
                 else TriggerRun.claimed_at == claimed_at,
             )
-            .values(status="evaluating", claimed_at=utcnow())
+            .values(status="evaluating", claimed_at=now)
         )
         session.commit()
         if rowcount(result) == 1:
-            claimed.append(run_id)
+            claimed.append(RunClaim(run_id, now))
     return claimed
 
 
-def decide(session: Session, *, run_id: str, settings: Settings, store: ArtifactStore) -> None:
-    run = session.get(TriggerRun, run_id)
+def decide(session: Session, *, claim: RunClaim, settings: Settings, store: ArtifactStore) -> bool:
+    """Gate the run's candidate and write the outcome (the run's status, the alias move, the
+    follow-up run) in one transaction, only while the claim is still ours. False: it was not,
+    and nothing was written."""
+    run = session.get(TriggerRun, claim.run_id)
     assert run is not None
     trigger = session.get(Trigger, run.trigger_id)
     job = session.get(Job, run.job_id)
     if trigger is None or job is None:
         _finish(run, "failed", "the trigger or its job was deleted")
-        session.commit()
-        return
+        return _commit_if_held(session, claim)
     if job.status != JobStatus.succeeded or job.model_id is None:
         error = f": {job.error_message}" if job.error_message else ""
         _reject(session, trigger, run, f"job {job.id} ended {job.status.value}{error}")
@@ -128,16 +140,36 @@ def decide(session: Session, *, run_id: str, settings: Settings, store: Artifact
     if trigger.rerun_requested:
         trigger.rerun_requested = False
         start_run(session, trigger=trigger, settings=settings)
-    session.commit()
+    return _commit_if_held(session, claim)
 
 
-def fail(session: Session, *, run_id: str, reason: str) -> None:
-    run = session.get(TriggerRun, run_id)
+def fail(session: Session, *, claim: RunClaim, reason: str) -> bool:
+    run = session.get(TriggerRun, claim.run_id)
     trigger = session.get(Trigger, run.trigger_id) if run else None
     if run is None or trigger is None:
-        return
+        return False
     _reject(session, trigger, run, reason, status="failed")
+    return _commit_if_held(session, claim)
+
+
+def _commit_if_held(session: Session, claim: RunClaim) -> bool:
+    """The conditional write that makes a decision happen once: it locks the run's row (on
+    PostgreSQL; SQLite has one writer) and matches only while the claim is unchanged."""
+    held = session.execute(
+        update(TriggerRun)
+        .where(
+            TriggerRun.id == claim.run_id,
+            TriggerRun.claimed_at == claim.claimed_at,
+        )
+        .values(claimed_at=claim.claimed_at)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(held) != 1:
+        session.rollback()
+        logger.warning("retrain %s was taken over by another decider; leaving it", claim.run_id)
+        return False
     session.commit()
+    return True
 
 
 def _gate(

@@ -67,6 +67,12 @@ def revoke_key(session: Session, *, key: ApiKey) -> None:
     key.revoked_at = key.revoked_at or utcnow()
 
 
+def is_active(session: Session, *, key_id: str) -> bool:
+    """The key still exists and is not revoked."""
+    revoked_at = session.execute(select(ApiKey.revoked_at).where(ApiKey.id == key_id)).one_or_none()
+    return revoked_at is not None and revoked_at[0] is None
+
+
 def authenticate(session: Session, *, secret: str) -> ApiKey | None:
     key = session.scalar(select(ApiKey).where(ApiKey.hashed_key == hash_api_key(secret)))
     if key is None or key.revoked_at is not None:

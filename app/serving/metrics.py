@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -85,6 +85,23 @@ class ServingMetrics:
     def watch_jobs(self, count_jobs: Callable[[], dict[str, int]]) -> None:
         """Report jobs by state, counted when the metrics are scraped."""
         self.registry.register(JobStates(count_jobs))
+
+    def watch_retention(self, read_tallies: Callable[[], dict[str, int]]) -> None:
+        """Report what the retention sweeps removed, read when the metrics are scraped."""
+        self.registry.register(RetentionTallies(read_tallies))
+
+
+class RetentionTallies(Collector):
+    def __init__(self, read_tallies: Callable[[], dict[str, int]]) -> None:
+        self.read_tallies = read_tallies
+
+    def collect(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(
+            "adaptd_retention_removed", "Rows removed by retention, by rule.", labels=["rule"]
+        )
+        for rule, removed in sorted(self.read_tallies().items()):
+            family.add_metric([rule], removed)
+        yield family
 
 
 class JobStates(Collector):

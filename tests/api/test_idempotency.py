@@ -1,9 +1,15 @@
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app.api.routes import jobs as job_routes
 from app.core.config import Settings
+from app.models import IdempotencyRecord
+from app.models.base import utcnow
 from app.schemas.job import JobCreate
 from app.services import idempotency
 from tests.factories import (
@@ -84,6 +90,7 @@ def test_key_in_progress_answers_409(
         key="slow",
         scope="POST /v1/jobs",
         request_fingerprint=request_fingerprint,
+        reservation_seconds=300,
     )
 
     response = client.post(
@@ -152,3 +159,76 @@ def test_repeated_rollback_with_same_key_moves_the_alias_once(
 
     assert repeat.json() == first.json()
     assert sum(move["is_rollback"] for move in alias["history"]) == 1
+
+
+def job_body(client: TestClient, team: TeamCredentials) -> dict[str, object]:
+    return {"dataset_id": create_dataset(client, team), "metadata": {"run": 1}}
+
+
+def reserve(session: Session, team: TeamCredentials, key: str, body: dict[str, object]) -> None:
+    """What a request that crashed after reserving its key, before committing, leaves behind."""
+    idempotency.begin(
+        session,
+        team_id=team.team_id,
+        key=key,
+        scope="POST /v1/jobs",
+        request_fingerprint=idempotency.fingerprint(
+            JobCreate.model_validate(body).model_dump(mode="json")
+        ),
+        reservation_seconds=300,
+    )
+
+
+def age_reservations(session: Session, seconds: float) -> None:
+    session.execute(
+        update(IdempotencyRecord).values(updated_at=utcnow() - timedelta(seconds=seconds))
+    )
+    session.commit()
+
+
+def test_a_crashed_requests_reservation_expires(
+    client: TestClient, team: TeamCredentials, session: Session, settings: Settings
+) -> None:
+    body = job_body(client, team)
+    reserve(session, team, "crashed", body)
+    age_reservations(session, settings.idempotency_reservation_seconds + 1)
+
+    retried = client.post(
+        "/v1/jobs", headers={**team.headers, "Idempotency-Key": "crashed"}, json=body
+    )
+    repeat = client.post(
+        "/v1/jobs", headers={**team.headers, "Idempotency-Key": "crashed"}, json=body
+    )
+
+    assert retried.status_code == 202, retried.text
+    assert repeat.json() == retried.json()
+    assert len(client.get("/v1/jobs", headers=team.headers).json()["data"]) == 1
+
+
+def test_a_key_whose_work_committed_is_never_freed(
+    client: TestClient,
+    team: TeamCredentials,
+    session: Session,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The job commits, then answering fails: a retry must not create a second job."""
+    body = job_body(client, team)
+    headers = {**team.headers, "Idempotency-Key": "answer-lost"}
+
+    def lost_answer(_job: object) -> object:
+        raise RuntimeError("the answer was lost after the commit")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(job_routes, "to_public", lost_answer)
+        with pytest.raises(RuntimeError, match="answer was lost"):
+            client.post("/v1/jobs", headers=headers, json=body)
+    soon = client.post("/v1/jobs", headers=headers, json=body)
+    age_reservations(session, settings.idempotency_reservation_seconds + 1)
+    later = client.post("/v1/jobs", headers=headers, json=body)
+
+    assert len(client.get("/v1/jobs", headers=team.headers).json()["data"]) == 1
+    assert soon.status_code == 409
+    assert "still in progress" in soon.json()["detail"]
+    assert later.status_code == 409
+    assert "was carried out, but its answer was lost" in later.json()["detail"]

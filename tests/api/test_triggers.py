@@ -4,9 +4,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 from standardwebhooks import Webhook
 
 from app.core.config import Settings
+from app.core.db import new_session
+from app.core.storage import ArtifactStore
+from app.models import TriggerRun, WebhookEvent
+from app.services import retrains
 from tests.factories import (
     TeamCredentials,
     create_dataset,
@@ -161,9 +166,10 @@ def test_retrain_loop_promotes_a_better_model_and_rejects_one_that_is_not(
     alias = alias_of(hook_client, team, "router")
     assert alias["model_id"] == promoted["candidate_model_id"]
     assert alias["history"][0]["actor"] == f"trigger:{trigger['id']}"
-    assert [e["type"] for e in receiver.events] == ["retrain.promoted", "retrain.rejected"]
-    assert receiver.events[0]["data"]["run_id"] == promoted["id"]
-    assert receiver.events[1]["data"]["candidate_score"] == rejected["candidate_score"]
+    events = receiver.events_by_sequence
+    assert [e["type"] for e in events] == ["retrain.promoted", "retrain.rejected"]
+    assert events[0]["data"]["run_id"] == promoted["id"]
+    assert events[1]["data"]["candidate_score"] == rejected["candidate_score"]
 
 
 def test_first_model_for_an_empty_alias_is_promoted(
@@ -322,3 +328,40 @@ def test_dataset_a_trigger_uses_cannot_be_deleted(
     client.delete(f"/v1/triggers/{trigger['id']}", headers=team.headers)
     response = client.delete(f"/v1/datasets/{trigger['dataset_id']}", headers=team.headers)
     assert response.status_code == 204
+
+
+def test_a_retrain_taken_over_by_a_second_decider_is_decided_once(
+    hook_client: TestClient, team: TeamCredentials, hook_settings: Settings
+) -> None:
+    """A decider that ran past its claim (the run was re-claimed as abandoned) writes nothing:
+    the alias moves once, one follow-up run starts, one event is announced."""
+    trigger = create_trigger(hook_client, team)
+    fire(hook_client, trigger, "msg-1", NEW_EXAMPLES)
+    run_queued_jobs(hook_settings)
+    store = ArtifactStore(hook_settings.artifact_root)
+    with new_session(hook_settings) as session:
+        [first] = retrains.claim_finished(session)
+        fire(hook_client, trigger, "msg-2", NEW_EXAMPLES[:1])  # joins the run: one rerun asked
+        long_ago = first.claimed_at - retrains.STALE_EVALUATION - timedelta(seconds=1)
+        session.execute(
+            update(TriggerRun).where(TriggerRun.id == first.run_id).values(claimed_at=long_ago)
+        )
+        session.commit()
+        slow = retrains.RunClaim(first.run_id, long_ago)
+        [second] = retrains.claim_finished(session)
+    with new_session(hook_settings) as session:
+        decided_by_second = retrains.decide(
+            session, claim=second, settings=hook_settings, store=store
+        )
+    with new_session(hook_settings) as session:
+        decided_by_slow = retrains.decide(session, claim=slow, settings=hook_settings, store=store)
+        events = session.scalars(
+            select(WebhookEvent.type).where(WebhookEvent.type.like("retrain.%"))
+        ).all()
+
+    assert (decided_by_second, decided_by_slow) == (True, False)
+    assert second.run_id == first.run_id
+    decided, follow_up = sorted(runs(hook_client, team, trigger["id"]), key=lambda r: r["status"])
+    assert (decided["status"], follow_up["status"]) == ("promoted", "training")
+    assert len(alias_of(hook_client, team, "router")["history"]) == 1
+    assert events == ["retrain.promoted"]

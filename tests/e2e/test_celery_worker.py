@@ -137,5 +137,5 @@ def test_default_queue_worker_delivers_a_jobs_webhooks_signed(
             tmp_path / "webhooks.log",
         )
 
-    assert [event["type"] for event in receiver.events] == expected
+    assert [event["type"] for event in receiver.events_by_sequence] == expected
     assert all(request.verified is not None for request in receiver.requests)

@@ -56,7 +56,7 @@ def test_serve_on_empty_data_dir_takes_upload_to_prediction_with_webhooks(
     assert finished["status"] == "succeeded", finished
     assert prediction.status_code == 200
     assert prediction.json()["predictions"][0]["label"] in {"greeting", "farewell", "billing"}
-    assert [event["type"] for event in receiver.events] == life
+    assert [event["type"] for event in receiver.events_by_sequence] == life
 
 
 def test_serve_uses_bootstrap_api_key_from_environment(tmp_path: Path) -> None:

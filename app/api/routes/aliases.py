@@ -2,8 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
-from app.api.deps import AfterQuery, LimitQuery, ReadKey, SessionDep, WriteKey
+from app.api.deps import AfterQuery, LimitQuery, ReadKey, SessionDep, SettingsDep, WriteKey
 from app.api.idempotency import IdempotencyKey, run_once
 from app.core.problems import NotFound, ValidationFailed
 from app.models import Alias, ApiKey
@@ -87,6 +88,7 @@ def put_alias(
         actor=_actor(key),
         reason=body.reason,
     )
+    session.commit()
     response.status_code = 201 if created else 200
     return to_public(session, alias)
 
@@ -107,6 +109,7 @@ def get_alias_route(alias: AliasDep, session: SessionDep) -> AliasPublic:
 @router.delete("/{name}", status_code=204)
 def delete_alias(alias: AliasDep, session: SessionDep, _key: WriteKey) -> Response:
     aliases.delete(session, alias=alias)
+    session.commit()
     return Response(status_code=204)
 
 
@@ -114,6 +117,7 @@ def delete_alias(alias: AliasDep, session: SessionDep, _key: WriteKey) -> Respon
 def rollback_alias(
     alias: AliasDep,
     session: SessionDep,
+    settings: SettingsDep,
     key: WriteKey,
     body: Annotated[AliasRollback | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
@@ -128,10 +132,15 @@ def rollback_alias(
         scope="POST /v1/aliases/{name}/rollback",
         request_fingerprint=fingerprint(alias.name, reason),
         status_code=200,
-        work=lambda: to_public(
-            session, aliases.rollback(session, alias=alias, actor=_actor(key), reason=reason)
-        ),
+        work=lambda: _rolled_back(session, alias, actor=_actor(key), reason=reason),
+        settings=settings,
     )
+
+
+def _rolled_back(session: Session, alias: Alias, *, actor: str, reason: str | None) -> AliasPublic:
+    moved = aliases.rollback(session, alias=alias, actor=actor, reason=reason)
+    session.commit()
+    return to_public(session, moved)
 
 
 def _actor(key: ApiKey) -> str:

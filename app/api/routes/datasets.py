@@ -58,6 +58,7 @@ async def create_dataset(
         request_fingerprint=fingerprint(upload.name, upload.source_format, upload.data.examples),
         status_code=201,
         work=lambda: to_public(_store(session, team_id=key.team_id, upload=upload)),
+        settings=settings,
     )
 
 

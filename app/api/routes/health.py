@@ -1,4 +1,5 @@
-from typing import Any
+import logging
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -8,6 +9,7 @@ from sqlalchemy import text
 from app.api.deps import SessionDep, StoreDep
 
 router = APIRouter(tags=["operations"])
+logger = logging.getLogger(__name__)
 
 
 @router.get("/healthz")
@@ -18,26 +20,33 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(request: Request, session: SessionDep, store: StoreDep) -> JSONResponse:
-    """The database, the artifact store and (when configured) the broker all answer."""
-    checks: dict[str, Any] = {}
-    checks["database"] = _check(lambda: session.execute(text("SELECT 1")))
-    checks["artifact_store"] = _check(store.is_writable)
+    """The database, the artifact store, the broker (when configured) and the background
+    loops this process looks after (the embedded job runner and webhook sender), each by
+    name and state: `ok`, or `unavailable`, `failing`, `stale` (stopped going round) or
+    `down`. Why a component is not ready goes to the log, not to the answer."""
+    checks: dict[str, str] = {}
+    checks["database"] = _check("database", lambda: session.execute(text("SELECT 1")))
+    checks["artifact_store"] = _check("artifact store", store.is_writable)
     celery = request.app.state.celery
     if celery is not None:
         checks["broker"] = _check(
-            lambda: celery.connection_for_write().ensure_connection(max_retries=1)
+            "broker", lambda: celery.connection_for_write().ensure_connection(max_retries=1)
         )
+    components = request.app.state.components
+    if components is not None:
+        checks.update(components())
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
     )
 
 
-def _check(probe: Any) -> str:
+def _check(name: str, probe: Callable[[], object]) -> str:
     try:
         probe()
-    except Exception as error:
-        return f"error: {type(error).__name__}: {error}"
+    except Exception:
+        logger.warning("readiness: the %s does not answer", name, exc_info=True)
+        return "unavailable"
     return "ok"
 
 

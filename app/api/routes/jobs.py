@@ -89,6 +89,7 @@ def create_job(
         request_fingerprint=fingerprint(body.model_dump(mode="json")),
         status_code=202,
         work=submit,
+        settings=settings,
     )
 
 
@@ -111,7 +112,11 @@ def get_job(job: JobDep) -> JobPublic:
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
 def cancel_job(
-    job: JobDep, session: SessionDep, key: WriteKey, idempotency_key: IdempotencyKey = None
+    job: JobDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    key: WriteKey,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobPublic | JSONResponse:
     """Cancel a job: a queued one at once, a running one within a heartbeat interval."""
 
@@ -128,6 +133,7 @@ def cancel_job(
         request_fingerprint=fingerprint(job.id),
         status_code=200,
         work=cancel,
+        settings=settings,
     )
 
 
@@ -150,13 +156,19 @@ def list_job_events(
 )
 def stream_job_events(
     job: JobDep,
+    request: Request,
     settings: SettingsDep,
+    key: ReadKey,
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
 ) -> StreamingResponse:
     """Server-sent events: every event from `Last-Event-ID` on, live, closed once the job
-    has ended."""
+    has ended, after at most `ADAPTD_EVENT_STREAM_MAX_SECONDS` (reconnect with
+    `Last-Event-ID`), or soon after the key is revoked. 429 when the key already holds
+    `ADAPTD_EVENT_STREAM_MAX_PER_KEY` streams."""
+    slots = request.app.state.stream_slots
+    slots.take(key.id)
     return StreamingResponse(
-        job_event_stream(settings, job.id, last_event_id),
+        job_event_stream(settings, job.id, last_event_id, key_id=key.id, slots=slots),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -184,6 +184,7 @@ def evaluate_model(
     body: EvaluateRequest,
     model: ModelDep,
     session: SessionDep,
+    settings: SettingsDep,
     cache: ModelCacheDep,
     key: WriteKey,
     idempotency_key: IdempotencyKey = None,
@@ -208,6 +209,7 @@ def evaluate_model(
         request_fingerprint=fingerprint(model.id, dataset.id),
         status_code=201,
         work=evaluate,
+        settings=settings,
     )
 
 

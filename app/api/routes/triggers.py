@@ -74,6 +74,7 @@ def create_trigger(
     body: TriggerCreate,
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     key: WriteKey,
     idempotency_key: IdempotencyKey = None,
 ) -> TriggerWithSecret | JSONResponse:
@@ -92,6 +93,7 @@ def create_trigger(
         request_fingerprint=fingerprint(body.model_dump(mode="json")),
         status_code=201,
         work=create,
+        settings=settings,
     )
 
 

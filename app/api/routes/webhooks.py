@@ -61,6 +61,7 @@ def delivery_public(delivery: WebhookDelivery) -> DeliveryPublic:
         next_attempt_at=delivery.next_attempt_at,
         last_status_code=delivery.last_status_code,
         last_error=delivery.last_error,
+        last_response=delivery.last_response,
         delivered_at=delivery.delivered_at,
         created_at=delivery.created_at,
     )
@@ -87,6 +88,7 @@ def create_webhook(
         work=lambda: with_secret(
             webhooks.create(session, team_id=key.team_id, url=body.url, events=body.events)
         ),
+        settings=settings,
     )
 
 

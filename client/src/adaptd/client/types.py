@@ -168,6 +168,7 @@ class Delivery(Resource):
     next_attempt_at: datetime | None = None
     last_status_code: int | None = None
     last_error: str | None = None
+    last_response: str | None = None
     delivered_at: datetime | None = None
     created_at: datetime
 
