@@ -21,9 +21,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("claim_token", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("last_response", sa.Text(), nullable=True))
     with op.batch_alter_table("idempotency_record", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("committed_at", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("committed_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
