@@ -47,3 +47,11 @@ def test_settings_rejects_lease_shorter_than_two_heartbeats(
 
     with pytest.raises(ValidationError, match="ADAPTD_LEASE_SECONDS must be at least twice"):
         Settings()
+
+
+@pytest.mark.parametrize("variable", ["ADAPTD_ADMIN_TOKEN", "ADAPTD_BOOTSTRAP_API_KEY"])
+def test_settings_reject_short_secrets(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    monkeypatch.setenv(variable, "short-secret")
+
+    with pytest.raises(ValidationError, match="at least 16 characters"):
+        Settings()

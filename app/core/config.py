@@ -14,6 +14,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
+MIN_SECRET_CHARS = 16
 
 
 def _packaged_base_models() -> dict[str, str]:
@@ -49,7 +50,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     max_examples: int = Field(default=1_000_000, ge=10)
     max_text_chars: int = Field(default=20_000, ge=1)
+    max_labels: int = Field(default=5000, ge=2)
     max_predict_inputs: int = Field(default=256, ge=1)
+    predict_default_top_k: int = Field(default=100, ge=1)
     max_reported_errors: int = Field(default=50, ge=1)
     imbalance_warning_ratio: float = Field(default=10.0, gt=1)
 
@@ -102,6 +105,16 @@ class Settings(BaseSettings):
         if not value.startswith(("postgresql+psycopg://", "sqlite://")):
             raise ValueError(
                 "DATABASE_URL must start with postgresql:// (or postgresql+psycopg://) or sqlite://"
+            )
+        return value
+
+    @field_validator("admin_token", "bootstrap_api_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_CHARS} characters; make one with "
+                "`openssl rand -hex 24`"
             )
         return value
 

@@ -93,7 +93,11 @@ class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     inputs: str | list[str] = Field(description="One text, or a list of texts.")
-    top_k: int | None = Field(default=None, ge=1, description="Keep only the k best scores.")
+    top_k: int | None = Field(
+        default=None,
+        ge=1,
+        description="Keep only the k best scores (default: every label, up to the server's cap).",
+    )
     thresholds: dict[str, Annotated[float, Field(ge=0, le=1)]] | float | None = Field(
         default=None,
         description="Multi-label models only: a cut-off for every label, or per label, in "

@@ -16,6 +16,7 @@ class DatasetLimits:
     max_examples: int
     max_text_chars: int
     imbalance_warning_ratio: float
+    max_labels: int
 
 
 def limits_from(settings: Settings) -> DatasetLimits:
@@ -23,6 +24,7 @@ def limits_from(settings: Settings) -> DatasetLimits:
         max_examples=settings.max_examples,
         max_text_chars=settings.max_text_chars,
         imbalance_warning_ratio=settings.imbalance_warning_ratio,
+        max_labels=settings.max_labels,
     )
 
 
@@ -59,6 +61,15 @@ def validate_rows(
             locations.append(row.location)
     errors.extend(_conflicting_duplicates(examples, locations))
     counts = Counter(label for example in examples for label in example.labels)
+    if len(counts) > limits.max_labels:
+        errors.append(
+            RowError(
+                "file",
+                f"{len(counts)} distinct labels; the limit is {limits.max_labels} "
+                "(ADAPTD_MAX_LABELS); merge rare labels or split the task",
+            )
+        )
+        raise DatasetRejected(errors)
     if not counts and not errors:
         errors.append(RowError("file", "no examples found; add rows under the header"))
     errors.extend(_class_errors(counts, examples, locations))

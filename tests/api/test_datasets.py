@@ -274,3 +274,18 @@ def test_upload_dataset_with_unsupported_media_type_is_415(
     )
 
     assert response.status_code == 415
+
+
+def test_upload_dataset_over_the_label_cap_is_422_naming_the_cap(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    client.app.state.settings = settings.model_copy(update={"max_labels": 3})  # type: ignore[attr-defined]
+    rows = [{"text": f"text {n} {copy}", "label": f"label-{n}"} for n in range(4) for copy in "ab"]
+
+    response = upload_csv(client, team, csv_bytes(rows))
+
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["location"] == "file"
+    assert "4 distinct labels; the limit is 3 (ADAPTD_MAX_LABELS)" in error["message"]
+    assert client.get("/v1/datasets", headers=team.headers).json()["data"] == []

@@ -48,6 +48,18 @@ def test_predict_single_text_with_top_k(
     assert len(predictions[0]["scores"]) == 1
 
 
+def test_predict_without_top_k_answers_at_most_the_servers_default(
+    client: TestClient, team: TeamCredentials, model: dict[str, object], settings: Settings
+) -> None:
+    client.app.state.settings = settings.model_copy(update={"predict_default_top_k": 2})  # type: ignore[attr-defined]
+
+    capped = predict(client, team, model["id"], {"inputs": "hello there"})
+    asked = predict(client, team, model["id"], {"inputs": "hello there", "top_k": 3})
+
+    assert len(capped.json()["predictions"][0]["scores"]) == 2  # type: ignore[attr-defined]
+    assert len(asked.json()["predictions"][0]["scores"]) == 3  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("body", "location"),
     [

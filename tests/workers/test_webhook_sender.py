@@ -91,8 +91,8 @@ def test_three_senders_deliver_a_backlog_of_thousands_once_each(
                 subscribe(writer, teams[0].team_id, second.url),
                 subscribe(writer, teams[1].team_id, third.url),
             ]
-            announce(writer, teams[0].team_id, 500)
-            announce(writer, teams[1].team_id, 500)
+            announce(writer, teams[0].team_id, 350)
+            announce(writer, teams[1].team_id, 350)
         context = multiprocessing.get_context("spawn")
         stop = context.Event()
         senders = [context.Process(target=_sender_process, args=(settings, stop)) for _ in range(3)]
@@ -111,7 +111,7 @@ def test_three_senders_deliver_a_backlog_of_thousands_once_each(
         ]
 
     assert _pending(settings) == 0
-    assert [len(counts) for counts in sent] == [500, 500, 500]
+    assert [len(counts) for counts in sent] == [350, 350, 350]
     assert all(set(counts.values()) == {1} for counts in sent), "an event was sent twice"
     for endpoint_id in endpoints:
         rows = delivery_of(settings, endpoint_id)

@@ -127,7 +127,8 @@ async def predict(
     cache: ModelCacheDep,
     batcher: BatcherDep,
 ) -> Response:
-    """Label one or many texts; each answer carries every label's score, or the best `top_k`.
+    """Label one or many texts; each answer carries every label's score, or the best `top_k`
+    (by default, for a model with more than `ADAPTD_PREDICT_DEFAULT_TOP_K` labels, that many).
     `model_id` may be an alias's name; the answer names the model that served it. Concurrent
     requests share forward passes; when the model's queue is full, or the answer takes longer
     than the server's timeout, the answer is 503 with `Retry-After`."""
@@ -140,8 +141,9 @@ async def predict(
         load = partial(cache.get, model.artifact_key, model.backend)
         predictor = await run_in_threadpool(load)
     probabilities = await batcher.probabilities(predictor, texts)
+    top_k = body.top_k if body.top_k is not None else settings.predict_default_top_k
     ranking = predictor.rank(
-        probabilities, top_k=body.top_k, thresholds=thresholds, abstain_below=abstain_below
+        probabilities, top_k=top_k, thresholds=thresholds, abstain_below=abstain_below
     )
     return Response(predict_answer(model.id, predictor.labels, ranking), media_type=JSON)
 
