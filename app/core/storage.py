@@ -36,6 +36,11 @@ class ArtifactStore:
     def embeddings_dir(self) -> Path:
         return self.root / ".embeddings"
 
+    def embeddings_of(self, dataset_id: str) -> Path:
+        """Cached embeddings of a dataset's jobs (their validation texts included), kept
+        together so that they go with the dataset."""
+        return self.embeddings_dir / self.path(dataset_id).name
+
     @property
     def graphs_dir(self) -> Path:
         """ONNX Runtime graphs exported from models and base models, by source."""

@@ -1,11 +1,14 @@
-"""Retention: one rule per table that grows, one sweep that applies them all.
+"""Retention: one rule per table that grows, one sweep that applies them all, and a sweep of
+the artifact store for what no row references.
 
 A rule names the rows it may remove (by id, older than a cutoff); the sweep deletes them in
 batches, one transaction a batch, and adds what it removed to the rule's tally for /metrics."""
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, delete, exists, select, update
@@ -13,11 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.core.config import Settings
+from app.core.storage import ArtifactStore
 from app.models import (
     TERMINAL_STATUSES,
+    Dataset,
     IdempotencyRecord,
     Job,
     JobEvent,
+    Model,
     SweepTally,
     TriggerFire,
     WebhookDelivery,
@@ -125,3 +131,60 @@ def _tally(session: Session, rule: str, removed: int) -> None:
             return
         except IntegrityError:  # another sweeper wrote the first tally meanwhile
             session.rollback()
+
+
+def sweep_store(session: Session, store: ArtifactStore, *, grace: timedelta) -> dict[str, int]:
+    """Remove what no row references from the artifact store, once older than `grace`:
+    model folders without a model, staging folders a crashed writer left, checkpoints of
+    ended or deleted jobs, and cached embeddings of deleted datasets."""
+    cutoff = (utcnow() - grace).timestamp()
+    models = set(session.scalars(select(Model.artifact_key)))
+    live_jobs = set(session.scalars(select(Job.id).where(Job.status.not_in(TERMINAL_STATUSES))))
+    datasets = set(session.scalars(select(Dataset.id)))
+    session.rollback()
+    removed = {
+        "artifact_model": _remove_old(
+            (path for path in _children(store.root) if not path.name.startswith(".")),
+            keep=models,
+            cutoff=cutoff,
+        ),
+        "artifact_staging": _remove_old(
+            (path for path in _children(store.root) if _is_staging(path)), keep=set(), cutoff=cutoff
+        ),
+        "artifact_checkpoint": _remove_old(
+            _children(store.root / ".checkpoints"), keep=live_jobs, cutoff=cutoff
+        ),
+        "artifact_embeddings": _remove_old(
+            _children(store.embeddings_dir), keep=datasets, cutoff=cutoff
+        ),
+    }
+    for rule, count in removed.items():
+        _tally(session, rule, count)
+    session.commit()
+    return removed
+
+
+def _children(directory: Path) -> list[Path]:
+    return list(directory.iterdir()) if directory.is_dir() else []
+
+
+def _is_staging(path: Path) -> bool:
+    return path.is_dir() and path.name.startswith(".") and "-" in path.name
+
+
+def _remove_old(paths: Iterable[Path], *, keep: set[str], cutoff: float) -> int:
+    removed = 0
+    for path in paths:
+        if path.name in keep or path.name.removesuffix(".safetensors") in keep:
+            continue
+        try:
+            if path.stat().st_mtime >= cutoff:
+                continue
+        except FileNotFoundError:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -75,7 +75,7 @@ def _train(
         device=device,
         callbacks=reporting.callbacks(),
         checkpoint_dir=store.checkpoint_dir(job_id),
-        embeddings_dir=store.embeddings_dir,
+        embeddings_dir=store.embeddings_of(job.dataset_id) if job.dataset_id else None,
     )
     settled: dict[str, Any] = {}
     if job.budget_seconds is not None and job.requested_strategy == "auto":

@@ -1,6 +1,9 @@
 """Retention removes what its rules name, old enough, and nothing else; /metrics reports it."""
 
+import os
+import time
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
@@ -8,17 +11,25 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.ids import new_id
+from app.core.storage import ArtifactStore
 from app.models import (
     IdempotencyRecord,
     Job,
     JobEvent,
+    Model,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
 )
 from app.models.base import utcnow
 from app.services.webhook_events import emit
-from tests.factories import TeamCredentials, create_dataset, create_job, run_queued_jobs
+from tests.factories import (
+    TeamCredentials,
+    create_dataset,
+    create_job,
+    run_queued_jobs,
+    trained_model,
+)
 from tests.tiny_model import TINY_BASE_MODEL
 from workers.housekeeping import sweep
 
@@ -86,3 +97,54 @@ def test_a_sweep_removes_old_rows_only_and_counts_them(
 
 def count_events(session: Session, job_id: str) -> int:
     return int(session.scalar(select(func.count()).where(JobEvent.job_id == job_id)) or 0)
+
+
+def old_dir(path: Path, hours: float = 48) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "weights.bin").write_bytes(b"x")
+    moment = time.time() - hours * 3600
+    os.utime(path, (moment, moment))
+    return path
+
+
+def test_the_store_sweep_removes_what_no_row_references(
+    client: TestClient, team: TeamCredentials, session: Session, settings: Settings
+) -> None:
+    model = trained_model(client, team, settings)
+    queued = create_job(client, team, create_dataset(client, team)).json()
+    store = ArtifactStore(settings.artifact_root)
+    kept_model = store.path(session.get(Model, model["id"]).artifact_key)  # type: ignore[union-attr]
+    os.utime(kept_model, (0, 0))
+    orphan = old_dir(store.root / "mdl_orphan")
+    young_orphan = old_dir(store.root / "mdl_young", hours=1)
+    staging = old_dir(store.root / ".mdl_crashed-x1y2")
+    ended_checkpoint = old_dir(store.checkpoint_dir(model["job_id"]))
+    live_checkpoint = old_dir(store.checkpoint_dir(queued["id"]))
+    kept_embeddings = old_dir(store.embeddings_of(queued["dataset_id"]))
+    gone_embeddings = old_dir(store.embeddings_of("ds_deleted"))
+
+    removed = sweep(settings)
+
+    assert kept_model.is_dir()
+    assert young_orphan.is_dir(), "younger than the grace period"
+    assert live_checkpoint.is_dir(), "its job may still resume from it"
+    assert kept_embeddings.is_dir()
+    assert not any(p.exists() for p in (orphan, staging, ended_checkpoint, gone_embeddings))
+    assert {name: removed[name] for name in removed if name.startswith("artifact_")} == {
+        "artifact_model": 1,
+        "artifact_staging": 1,
+        "artifact_checkpoint": 1,
+        "artifact_embeddings": 1,
+    }
+
+
+def test_deleting_a_dataset_removes_its_cached_embeddings(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    dataset_id = create_dataset(client, team)
+    cached = old_dir(ArtifactStore(settings.artifact_root).embeddings_of(dataset_id), hours=0)
+
+    response = client.delete(f"/v1/datasets/{dataset_id}", headers=team.headers)
+
+    assert response.status_code == 204
+    assert not cached.exists()

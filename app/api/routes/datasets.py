@@ -1,3 +1,5 @@
+import shutil
+
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -11,6 +13,7 @@ from app.api.deps import (
     ReadKey,
     SessionDep,
     SettingsDep,
+    StoreDep,
     WriteKey,
 )
 from app.api.idempotency import IdempotencyKey, run_once
@@ -91,7 +94,10 @@ def get_dataset(dataset: DatasetDep) -> DatasetPublic:
 
 
 @router.delete("/{dataset_id}", status_code=204)
-def delete_dataset(dataset: DatasetDep, session: SessionDep, _key: WriteKey) -> Response:
+def delete_dataset(
+    dataset: DatasetDep, session: SessionDep, store: StoreDep, _key: WriteKey
+) -> Response:
+    """Delete the dataset, and then its cached embeddings (a failed commit keeps both)."""
     if datasets.is_in_use(session, dataset_id=dataset.id):
         raise Conflict(
             f"dataset {dataset.id} is used by a queued or running job; wait or cancel it"
@@ -103,4 +109,5 @@ def delete_dataset(dataset: DatasetDep, session: SessionDep, _key: WriteKey) -> 
         )
     datasets.delete(session, dataset=dataset)
     session.commit()
+    shutil.rmtree(store.embeddings_of(dataset.id), ignore_errors=True)
     return Response(status_code=204)
