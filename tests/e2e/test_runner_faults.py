@@ -87,7 +87,7 @@ def test_runner_outlives_a_database_outage_and_its_own_death(
     def readiness_shows(component: str, state: str) -> bool:
         answer = httpx.get(f"{base}/readyz", timeout=10)
         seen.append({**answer.json(), "code": answer.status_code})
-        return answer.json()["checks"].get(component) == state
+        return bool(answer.json()["checks"].get(component) == state)
 
     with (
         adaptd_process(["serve", "--port", str(port)], env, log) as serve,

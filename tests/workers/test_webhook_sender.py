@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from ipaddress import ip_network
@@ -70,7 +70,12 @@ def delivery_of(settings: Settings, endpoint_id: str) -> list[WebhookDelivery]:
 
 def _sender_process(settings: Settings, stop: "multiprocessing.synchronize.Event") -> None:
     stopping = threading.Event()
-    threading.Thread(target=lambda: (stop.wait(), stopping.set()), daemon=True).start()
+
+    def relay() -> None:
+        stop.wait()
+        stopping.set()
+
+    threading.Thread(target=relay, daemon=True).start()
     run_sender(settings, stopping)
 
 
@@ -126,17 +131,15 @@ def _pending(settings: Settings) -> int:
 
 
 @contextmanager
-def dripping_receiver(byte_every: float) -> Iterator[str]:
-    """Answers 200 at once, then its body one byte every `byte_every` seconds."""
+def raw_receiver(serve: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A bare TCP server that answers each connection with `serve`: for answers no HTTP
+    server library would give."""
     listener = socket.create_server(("127.0.0.1", 0))
 
-    def serve(connection: socket.socket) -> None:
+    def answer(connection: socket.socket) -> None:
         with connection, suppress(OSError):
             connection.recv(65536)
-            connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n")
-            for _ in range(1000):
-                time.sleep(byte_every)
-                connection.sendall(b"x")
+            serve(connection)
 
     def accept() -> None:
         while True:
@@ -144,7 +147,7 @@ def dripping_receiver(byte_every: float) -> Iterator[str]:
                 connection, _ = listener.accept()
             except OSError:
                 return
-            threading.Thread(target=serve, args=(connection,), daemon=True).start()
+            threading.Thread(target=answer, args=(connection,), daemon=True).start()
 
     threading.Thread(target=accept, daemon=True).start()
     try:
@@ -153,11 +156,31 @@ def dripping_receiver(byte_every: float) -> Iterator[str]:
         listener.close()
 
 
+def dripping(byte_every: float) -> Callable[[socket.socket], None]:
+    """200 at once, then the body one byte every `byte_every` seconds."""
+
+    def serve(connection: socket.socket) -> None:
+        connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n")
+        for _ in range(1000):
+            time.sleep(byte_every)
+            connection.sendall(b"x")
+
+    return serve
+
+
+def huge(size: int) -> Callable[[socket.socket], None]:
+    def serve(connection: socket.socket) -> None:
+        header = f"HTTP/1.1 200 OK\r\ncontent-length: {size}\r\n\r\n".encode()
+        connection.sendall(header + b"{" + b"a" * (size - 1))
+
+    return serve
+
+
 def test_a_dripping_receiver_is_cut_at_the_deadline_and_holds_up_nobody_else(
     sender_settings: Settings, session: Session
 ) -> None:
     slow_team, other_team = make_team(session, "slow"), make_team(session, "other")
-    with dripping_receiver(byte_every=0.5) as slow_url, webhook_receiver() as fast:
+    with raw_receiver(dripping(byte_every=0.5)) as slow_url, webhook_receiver() as fast:
         slow = subscribe(session, slow_team.team_id, slow_url)
         quick = subscribe(session, other_team.team_id, fast.url)
         announce(session, slow_team.team_id, 6)
@@ -178,37 +201,11 @@ def test_a_dripping_receiver_is_cut_at_the_deadline_and_holds_up_nobody_else(
     assert all(moment is not None and fast_row.delivered_at < moment for moment in cut_at)
 
 
-@contextmanager
-def huge_answer_receiver(size: int) -> Iterator[str]:
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve(connection: socket.socket) -> None:
-        with connection:
-            connection.recv(65536)
-            header = f"HTTP/1.1 200 OK\r\ncontent-length: {size}\r\n\r\n".encode()
-            with suppress(OSError):
-                connection.sendall(header + b"{" + b"a" * (size - 1))
-
-    def accept() -> None:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(connection,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/hooks"
-    finally:
-        listener.close()
-
-
 def test_a_huge_answer_is_read_only_up_to_the_cap(
     sender_settings: Settings, session: Session
 ) -> None:
     team = make_team(session, "big")
-    with huge_answer_receiver(50 * 1024 * 1024) as url:
+    with raw_receiver(huge(50 * 1024 * 1024)) as url:
         endpoint = subscribe(session, team.team_id, url)
         announce(session, team.team_id, 1)
         deliver_due(sender_settings)
