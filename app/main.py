@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
 from app.api.event_stream import StreamSlots
+from app.api.operations_guard import OperationsGuard
 from app.api.router import api_router
 from app.api.routes import health
 from app.core.config import Settings, get_settings
@@ -76,6 +77,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES)
     app.add_middleware(RequestMetrics, metrics=metrics)
+    if settings.operations_token is not None:
+        app.add_middleware(OperationsGuard, token=settings.operations_token.get_secret_value())
     app.include_router(health.router)
     app.include_router(api_router)
     mount_dashboard(app)

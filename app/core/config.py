@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     artifacts_dir: Path | None = None
 
     admin_token: SecretStr | None = None
+    operations_token: SecretStr | None = None
     bootstrap_api_key: SecretStr | None = None
     migrate_on_start: bool = True
     embedded_runner: bool | None = None
@@ -109,7 +110,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("admin_token", "bootstrap_api_key")
+    @field_validator("admin_token", "bootstrap_api_key", "operations_token")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < MIN_SECRET_CHARS:

@@ -1,4 +1,11 @@
+import base64
+
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from app.core.config import Settings
+from app.main import create_app
 
 
 def test_healthz_answers_ok(client: TestClient) -> None:
@@ -35,3 +42,22 @@ def test_wrong_method_lists_every_allowed_method(client: TestClient) -> None:
     assert response.status_code == 405
     assert response.headers["allow"] == "DELETE, GET"
     assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/docs", "/openapi.json"])
+def test_the_operations_token_guards_metrics_and_docs(settings: Settings, path: str) -> None:
+    token = "operations-token-0123456789"
+    guarded = settings.model_copy(update={"operations_token": SecretStr(token)})
+    basic = base64.b64encode(f"ops:{token}".encode()).decode()
+    with TestClient(create_app(guarded)) as client:
+        refused = client.get(path)
+        wrong = client.get(path, headers={"Authorization": "Bearer not-the-token-at-all"})
+        bearer = client.get(path, headers={"Authorization": f"Bearer {token}"})
+        browser = client.get(path, headers={"Authorization": f"Basic {basic}"})
+        health = client.get("/healthz")
+
+    assert (refused.status_code, wrong.status_code) == (401, 401)
+    assert refused.headers["WWW-Authenticate"].startswith("Basic")
+    assert "ADAPTD_OPERATIONS_TOKEN" in refused.json()["detail"]
+    assert (bearer.status_code, browser.status_code) == (200, 200)
+    assert health.status_code == 200, "health checks stay open"
