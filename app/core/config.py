@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     event_stream_max_seconds: float = Field(default=3600.0, gt=0)
     event_stream_key_check_seconds: float = Field(default=5.0, gt=0)
     event_stream_max_per_key: int = Field(default=10, ge=1)
+    trigger_secret_grace_seconds: float = Field(default=86400.0, ge=0)
     idempotency_reservation_seconds: float = Field(default=300.0, gt=0)
     retention_sweep_seconds: float = Field(default=3600.0, gt=0)
     retention_idempotency_hours: float = Field(default=24.0, gt=0)

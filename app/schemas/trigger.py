@@ -62,7 +62,7 @@ class TriggerPublic(BaseModel):
 
 
 class TriggerWithSecret(TriggerPublic):
-    secret: str = Field(description="Signs calls to `url`; shown only when created.")
+    secret: str = Field(description="Signs calls to `url`; shown only when created or rotated.")
 
 
 class TriggersPublic(BaseModel):

@@ -1,5 +1,6 @@
 """Retraining triggers: created by a team, fired by its pipelines with signed calls."""
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from app.core.ids import new_id
 from app.core.problems import Conflict, Unauthorized, ValidationFailed
 from app.models import Trigger, TriggerFire, TriggerRun
+from app.models.base import utcnow
 from app.schemas.trigger import TriggerCreate
 from app.services import datasets, job_requests
 from app.services.queries import Page, get_owned, paginate
@@ -64,12 +66,30 @@ def delete(session: Session, *, trigger: Trigger) -> None:
 
 
 def verify(trigger: Trigger, body: bytes, headers: dict[str, str]) -> None:
-    """Standard Webhooks: the caller signs with the trigger's secret; a timestamp more than
-    five minutes off is refused."""
-    try:
-        Webhook(trigger.secret).verify(body, headers, json_parse=False)
-    except (WebhookVerificationError, ValueError) as error:
-        raise Unauthorized(f"the call is not signed by trigger {trigger.id}: {error}") from None
+    """Standard Webhooks: the caller signs with the trigger's secret (or, during the grace
+    period after a rotation, the previous one); a timestamp more than five minutes off is
+    refused."""
+    secrets = [trigger.secret]
+    until = trigger.previous_secret_until
+    if trigger.previous_secret is not None and until is not None and utcnow() < until:
+        secrets.append(trigger.previous_secret)
+    failure: Exception | None = None
+    for secret in secrets:
+        try:
+            Webhook(secret).verify(body, headers, json_parse=False)
+            return
+        except (WebhookVerificationError, ValueError) as error:
+            failure = error
+    raise Unauthorized(f"the call is not signed by trigger {trigger.id}: {failure}") from None
+
+
+def rotate_secret(session: Session, *, trigger: Trigger, grace: timedelta) -> Trigger:
+    """A new secret; the old one still verifies for `grace`, so callers can switch over."""
+    trigger.previous_secret = trigger.secret
+    trigger.previous_secret_until = utcnow() + grace
+    trigger.secret = new_secret()
+    session.flush()
+    return trigger
 
 
 def get_fire(session: Session, *, trigger_id: str, message_id: str) -> TriggerFire | None:

@@ -10,7 +10,7 @@ from standardwebhooks import Webhook
 from app.core.config import Settings
 from app.core.db import new_session
 from app.core.storage import ArtifactStore
-from app.models import TriggerRun, WebhookEvent
+from app.models import Trigger, TriggerRun, WebhookEvent
 from app.services import retrains
 from tests.factories import (
     TeamCredentials,
@@ -365,3 +365,30 @@ def test_a_retrain_taken_over_by_a_second_decider_is_decided_once(
     assert (decided["status"], follow_up["status"]) == ("promoted", "training")
     assert len(alias_of(hook_client, team, "router")["history"]) == 1
     assert events == ["retrain.promoted"]
+
+
+def test_a_rotated_secret_signs_at_once_and_the_old_one_only_during_the_grace(
+    hook_client: TestClient, team: TeamCredentials, hook_settings: Settings
+) -> None:
+    trigger = create_trigger(hook_client, team)
+    old = trigger["secret"]
+
+    rotated = hook_client.post(f"/v1/triggers/{trigger['id']}/secret", headers=team.headers)
+    new = rotated.json()["secret"]
+    by_new = fire(hook_client, trigger, "msg-new", secret=new)
+    by_old = fire(hook_client, trigger, "msg-old", secret=old)
+    with new_session(hook_settings) as session:
+        session.execute(
+            update(Trigger)
+            .where(Trigger.id == trigger["id"])
+            .values(previous_secret_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        session.commit()
+    after_grace = fire(hook_client, trigger, "msg-late", secret=old)
+    shown = hook_client.get(f"/v1/triggers/{trigger['id']}", headers=team.headers).json()
+
+    assert rotated.status_code == 200, rotated.text
+    assert new != old
+    assert (by_new.status_code, by_old.status_code) == (202, 202)
+    assert after_grace.status_code == 401
+    assert "secret" not in shown

@@ -103,6 +103,30 @@ def test_trigger_fire_whose_answer_is_lost_starts_one_retrain(
     assert plain.datasets.get(fired.dataset_id).parent_id == dataset.id
 
 
+def test_a_secret_rotation_whose_answer_is_lost_rotates_once(
+    app_client: TestClient, credentials: TeamCredentials
+) -> None:
+    plain = sdk_over(LosesFirstAnswer(app_client, lambda _request: False), credentials)
+    dataset = plain.datasets.upload(example_rows())
+    trigger = plain.triggers.create(
+        "weekly",
+        dataset=dataset,
+        alias="router",
+        gate={"metric": "accuracy", "min_delta": 0.0, "eval_dataset_id": dataset.id},
+        job={"base_model": TINY_BASE_MODEL, "hyperparameters": TINY_JOB},
+    )
+    lossy = LosesFirstAnswer(app_client, lambda request: request.url.path.endswith("/secret"))
+
+    rotated = sdk_over(lossy, credentials).triggers.rotate_secret(trigger)
+    by_new = plain.triggers.fire(rotated.url, rotated.secret or "", [])
+    by_old = plain.triggers.fire(trigger.url, trigger.secret or "", [])
+
+    assert len([r for r in lossy.seen if r.url.path.endswith("/secret")]) == 2
+    assert rotated.secret not in (None, trigger.secret)
+    assert by_new.run.id, "the secret the client was given is the current one"
+    assert by_old.run.id, "rotated once: the original is the previous secret, in its grace"
+
+
 def test_overloaded_answers_are_retried_no_sooner_than_retry_after(
     app_client: TestClient, credentials: TeamCredentials, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,3 +1,4 @@
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -118,6 +119,37 @@ def get_trigger_route(trigger: TriggerDep, request: Request) -> TriggerPublic:
 def delete_trigger(trigger: TriggerDep, session: SessionDep, _key: WriteKey) -> Response:
     triggers.delete(session, trigger=trigger)
     return Response(status_code=204)
+
+
+@router.post("/{trigger_id}/secret", response_model=TriggerWithSecret)
+def rotate_trigger_secret(
+    trigger: TriggerDep,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    key: WriteKey,
+    idempotency_key: IdempotencyKey = None,
+) -> TriggerWithSecret | JSONResponse:
+    """A new signing secret, shown only in this answer. Calls signed with the previous one
+    are still accepted for `ADAPTD_TRIGGER_SECRET_GRACE_SECONDS` (a day by default), so a
+    pipeline can switch over without failed calls."""
+    grace = timedelta(seconds=settings.trigger_secret_grace_seconds)
+
+    def rotate() -> TriggerWithSecret:
+        rotated = triggers.rotate_secret(session, trigger=trigger, grace=grace)
+        session.commit()
+        return TriggerWithSecret(**to_public(request, rotated).model_dump(), secret=rotated.secret)
+
+    return run_once(
+        session,
+        key=idempotency_key,
+        team_id=key.team_id,
+        scope="POST /v1/triggers/{id}/secret",
+        request_fingerprint=fingerprint(trigger.id),
+        status_code=200,
+        work=rotate,
+        settings=settings,
+    )
 
 
 @router.get("/{trigger_id}/runs", response_model=TriggerRunsPublic)

@@ -337,6 +337,11 @@ class Triggers(_Resource):
     async def delete(self, trigger: str | Trigger) -> None:
         await self._transport.send(api.delete_trigger(id_of(trigger)))
 
+    async def rotate_secret(self, trigger: str | Trigger) -> Trigger:
+        """A new signing secret (in `secret`, shown only now); the previous one still
+        verifies during the server's grace period."""
+        return await self._transport.send(api.rotate_trigger_secret(id_of(trigger)))
+
     def runs(
         self, trigger: str | Trigger, *, page_size: int = DEFAULT_PAGE_SIZE
     ) -> AsyncPager[TriggerRun]:

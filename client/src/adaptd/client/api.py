@@ -259,6 +259,10 @@ def list_triggers(after: str | None, limit: int) -> Call[Page[Trigger]]:
     return calls.list_page("/v1/triggers", Trigger, after=after, limit=limit)
 
 
+def rotate_trigger_secret(trigger_id: str) -> Call[Trigger]:
+    return calls.post(f"/v1/triggers/{segment(trigger_id)}/secret", Trigger)
+
+
 def delete_trigger(trigger_id: str) -> Call[None]:
     return calls.delete(f"/v1/triggers/{segment(trigger_id)}")
 
