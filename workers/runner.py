@@ -60,31 +60,28 @@ def run_forever(
         name="adaptd-webhooks",
         daemon=True,
     ).start()
-    threading.Thread(
-        target=_keep_running,
-        args=(lambda: advance_due(settings), stopping, settings.webhook_poll_seconds),
-        kwargs={"report": report(RETRAIN_LOOP)},
-        name="adaptd-retrains",
-        daemon=True,
-    ).start()
-    threading.Thread(
-        target=_keep_running,
-        args=(lambda: sweep(settings), stopping, settings.retention_sweep_seconds),
-        kwargs={"report": report(SWEEP_LOOP)},
-        name="adaptd-retention",
-        daemon=True,
-    ).start()
+    for loop, work, pause in (
+        (RETRAIN_LOOP, lambda: advance_due(settings), settings.webhook_poll_seconds),
+        (SWEEP_LOOP, lambda: sweep(settings), settings.retention_sweep_seconds),
+    ):
+        threading.Thread(
+            target=_keep_running,
+            args=(work, stopping, pause),
+            kwargs={"report": report(loop)},
+            name=f"adaptd-{loop}",
+            daemon=True,
+        ).start()
+    running = report(JOB_LOOP)
 
     def jobs() -> bool:
         reap(settings)
-        running = report(JOB_LOOP)
         return run_next(settings, worker=worker, stopping=stopping, on_poll=lambda: running(True))
 
     _keep_running(
         jobs,
         stopping,
         settings.runner_poll_seconds,
-        report=report(JOB_LOOP),
+        report=running,
         alive=lambda: parent is None or os.getppid() == parent,
     )
 

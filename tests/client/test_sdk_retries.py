@@ -6,7 +6,15 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
-from adaptd.client import ConnectionFailed, JobUpdate, Overloaded, Retries
+from adaptd.client import (
+    Client,
+    ConnectionFailed,
+    Dataset,
+    JobUpdate,
+    Overloaded,
+    Retries,
+    Trigger,
+)
 from adaptd.client import transport as client_transport
 from app.core.config import Settings
 from tests.client.conftest import sdk_over
@@ -77,18 +85,22 @@ def test_rollback_and_webhook_whose_answers_are_lost_happen_once(
     assert [w.id for w in plain.webhooks.list()] == [webhook.id]
 
 
-def test_trigger_fire_whose_answer_is_lost_starts_one_retrain(
-    app_client: TestClient, credentials: TeamCredentials
-) -> None:
-    plain = sdk_over(LosesFirstAnswer(app_client, lambda _request: False), credentials)
-    dataset = plain.datasets.upload(example_rows())
-    trigger = plain.triggers.create(
-        "nightly",
+def tiny_trigger(sdk: Client, name: str, dataset: Dataset) -> Trigger:
+    return sdk.triggers.create(
+        name,
         dataset=dataset,
         alias="router",
         gate={"metric": "accuracy", "min_delta": 0.0, "eval_dataset_id": dataset.id},
         job={"base_model": TINY_BASE_MODEL, "hyperparameters": TINY_JOB},
     )
+
+
+def test_trigger_fire_whose_answer_is_lost_starts_one_retrain(
+    app_client: TestClient, credentials: TeamCredentials
+) -> None:
+    plain = sdk_over(LosesFirstAnswer(app_client, lambda _request: False), credentials)
+    dataset = plain.datasets.upload(example_rows())
+    trigger = tiny_trigger(plain, "nightly", dataset)
     lossy = LosesFirstAnswer(app_client, lambda request: request.url.path.endswith("/fire"))
     pipeline = sdk_over(lossy, credentials)
 
@@ -108,13 +120,7 @@ def test_a_secret_rotation_whose_answer_is_lost_rotates_once(
 ) -> None:
     plain = sdk_over(LosesFirstAnswer(app_client, lambda _request: False), credentials)
     dataset = plain.datasets.upload(example_rows())
-    trigger = plain.triggers.create(
-        "weekly",
-        dataset=dataset,
-        alias="router",
-        gate={"metric": "accuracy", "min_delta": 0.0, "eval_dataset_id": dataset.id},
-        job={"base_model": TINY_BASE_MODEL, "hyperparameters": TINY_JOB},
-    )
+    trigger = tiny_trigger(plain, "weekly", dataset)
     lossy = LosesFirstAnswer(app_client, lambda request: request.url.path.endswith("/secret"))
 
     rotated = sdk_over(lossy, credentials).triggers.rotate_secret(trigger)
