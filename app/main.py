@@ -9,6 +9,7 @@ from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
 from app.api.event_stream import StreamSlots
 from app.api.operations_guard import OperationsGuard
+from app.api.rate_limits import KeyRates
 from app.api.router import api_router
 from app.api.routes import health
 from app.core.config import Settings, get_settings
@@ -18,6 +19,7 @@ from app.core.storage import ArtifactStore
 from app.ml.device import plan_device
 from app.ml.predictor import PassLimits
 from app.services import jobs, retention
+from app.serving.admission import TeamAdmission
 from app.serving.batcher import Batcher
 from app.serving.cache import ModelCache
 from app.serving.http_metrics import RequestMetrics
@@ -70,6 +72,8 @@ def create_app(
     app.state.settings = settings
     app.state.components = components
     app.state.stream_slots = StreamSlots(settings.event_stream_max_per_key)
+    app.state.key_rates = KeyRates(settings.rate_limit_storage_url)
+    app.state.admission = TeamAdmission()
     metrics = ServingMetrics()
     metrics.watch_jobs(lambda: _count_jobs(settings))
     metrics.watch_retention(lambda: _retention_tallies(settings))

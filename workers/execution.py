@@ -17,7 +17,7 @@ from collections.abc import Callable
 from app.core.config import Settings
 from app.core.db import new_session
 from app.core.storage import ArtifactStore
-from app.services import leases
+from app.services import leases, scheduling
 from app.services.leases import Lease
 from app.services.training import train_job
 
@@ -43,6 +43,10 @@ def execute_job(
     every time the running training is looked at."""
     _ready_fork_server()
     with new_session(settings) as session:
+        if not scheduling.may_start(session, settings=settings, job_id=job_id):
+            logger.info("job %s waits: its team runs as many jobs as it may", job_id)
+            scheduling.hold_back(session, job_id=job_id)
+            return False
         lease_token = leases.claim(session, job_id=job_id, worker=worker)
         if lease_token is None:
             logger.info("job %s is not queued; another worker has it or it ended", job_id)

@@ -26,8 +26,7 @@ def reap(settings: Settings) -> list[str]:
 
 def dispatch_due(settings: Settings, send: Callable[[str], None]) -> list[str]:
     with new_session(settings) as session:
-        due = dispatch.due(session, republish_after_seconds=settings.republish_after_seconds)
-        return dispatch.publish(session, job_ids=due, send=send)
+        return dispatch.publish_due(session, settings=settings, send=send)
 
 
 def start_maintenance_thread(settings: Settings, send: Callable[[str], None]) -> threading.Thread:

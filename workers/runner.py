@@ -12,7 +12,7 @@ from collections.abc import Callable
 from app.core.config import Settings
 from app.core.db import new_session
 from app.core.liveness import Liveness
-from app.services import leases
+from app.services import scheduling
 from workers.execution import execute_job
 from workers.housekeeping import sweep
 from workers.maintenance import reap
@@ -136,8 +136,8 @@ def run_next(
     on_poll: Callable[[], None] | None = None,
 ) -> bool:
     with new_session(settings) as session:
-        job_id = leases.next_queued_id(session)
-    if job_id is None:
+        due = scheduling.due(session, settings=settings, limit=1)
+    if not due:
         return False
-    execute_job(settings, job_id, worker=worker, stopping=stopping, on_poll=on_poll)
+    execute_job(settings, due[0], worker=worker, stopping=stopping, on_poll=on_poll)
     return True

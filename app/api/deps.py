@@ -1,6 +1,7 @@
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -8,15 +9,18 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.api.rate_limits import KeyRates
 from app.core.config import Settings
 from app.core.db import new_session
 from app.core.problems import Forbidden, NotFound, Unauthorized
 from app.core.security import hash_api_key, tokens_equal
 from app.core.storage import ArtifactStore
 from app.ml.runtime import Backend
-from app.models import ApiKey, Dataset, Job, Model
+from app.models import ApiKey, Dataset, Job, Model, Team
 from app.schemas.alias import ALIAS_NAME_PATTERN
-from app.services import aliases, datasets, jobs, models, teams
+from app.services import aliases, datasets, jobs, models, quotas, teams
+from app.services.quotas import Quota
+from app.serving.admission import TeamAdmission
 from app.serving.batcher import Batcher
 from app.serving.cache import ModelCache
 from app.serving.lookups import LookupCache
@@ -51,6 +55,11 @@ async def get_model_cache(request: Request) -> ModelCache:
     return cache
 
 
+async def get_admission(request: Request) -> TeamAdmission:
+    admission: TeamAdmission = request.app.state.admission
+    return admission
+
+
 async def get_batcher(request: Request) -> Batcher:
     batcher: Batcher = request.app.state.batcher
     return batcher
@@ -59,15 +68,51 @@ async def get_batcher(request: Request) -> Batcher:
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]
 ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
 BatcherDep = Annotated[Batcher, Depends(get_batcher)]
+AdmissionDep = Annotated[TeamAdmission, Depends(get_admission)]
 
 
-def get_api_key(session: SessionDep, credentials: Credentials) -> ApiKey:
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, with the team's limits that each request is held to."""
+
+    key_id: str
+    team_id: str
+    requests_per_minute: int
+    predict_texts_in_flight: int
+
+
+def authenticated(session: Session, credentials: HTTPAuthorizationCredentials | None) -> ApiKey:
     if credentials is None:
         raise Unauthorized("missing API key; send 'Authorization: Bearer <api key>'")
     key = teams.authenticate(session, secret=credentials.credentials)
     if key is None:
         raise Unauthorized("invalid or revoked API key")
     return key
+
+
+def caller_of(session: Session, settings: Settings, key: ApiKey) -> Caller:
+    team = session.get_one(Team, key.team_id)
+    return Caller(
+        key.id,
+        key.team_id,
+        quotas.limit_of(settings, team.quotas, Quota.requests_per_minute),
+        quotas.limit_of(settings, team.quotas, Quota.predict_texts_in_flight),
+    )
+
+
+def get_api_key(
+    request: Request, session: SessionDep, settings: SettingsDep, credentials: Credentials
+) -> ApiKey:
+    """The caller's key, counted against its requests per minute."""
+    key = authenticated(session, credentials)
+    caller = caller_of(session, settings, key)
+    _key_rates(request).hit(caller.key_id, caller.requests_per_minute)
+    return key
+
+
+def _key_rates(request: Request) -> KeyRates:
+    rates: KeyRates = request.app.state.key_rates
+    return rates
 
 
 def authorize(key: ApiKey, scope: str) -> ApiKey:
@@ -134,6 +179,7 @@ def model_or_alias(session: Session, *, team_id: str, model_id: str) -> Model:
 
 @dataclass(frozen=True)
 class ServedModel:
+    caller: Caller
     id: str
     artifact_key: str
     labels: list[str]
@@ -154,6 +200,12 @@ async def get_served_model(
     if served is None:
         served = await run_in_threadpool(_look_up_served_model, model_id, settings, credentials)
         lookups.put(cache_key, served)
+    rates = _key_rates(request)
+    count = partial(rates.hit, served.caller.key_id, served.caller.requests_per_minute)
+    if rates.in_process:
+        count()
+    else:
+        await run_in_threadpool(count)
     return served
 
 
@@ -161,9 +213,10 @@ def _look_up_served_model(
     model_id: str, settings: Settings, credentials: HTTPAuthorizationCredentials | None
 ) -> ServedModel:
     with new_session(settings) as session:
-        key = authorize(get_api_key(session, credentials), "read")
+        key = authorize(authenticated(session, credentials), "read")
         model = model_or_alias(session, team_id=key.team_id, model_id=model_id)
         return ServedModel(
+            caller_of(session, settings, key),
             model.id,
             model.artifact_key,
             list(model.labels),

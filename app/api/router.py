@@ -5,6 +5,7 @@ from app.api.routes import (
     datasets,
     jobs,
     models,
+    quotas,
     strategies,
     teams,
     triggers,
@@ -20,3 +21,4 @@ api_router.include_router(aliases.router)
 api_router.include_router(webhooks.router)
 api_router.include_router(triggers.router)
 api_router.include_router(strategies.router)
+api_router.include_router(quotas.router)

@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     predict_pass_max_tokens: int | None = Field(default=None, ge=16)
     predict_lookup_ttl_seconds: float = Field(default=1.0, ge=0, le=60)
 
+    quota_active_jobs: int = Field(default=100, ge=1)
+    quota_running_jobs: int = Field(default=4, ge=1)
+    quota_predict_texts_in_flight: int = Field(default=1024, ge=1)
+    quota_webhooks: int = Field(default=25, ge=1)
+    quota_triggers: int = Field(default=50, ge=1)
+    quota_api_keys: int = Field(default=100, ge=1)
+    quota_requests_per_minute: int = Field(default=6000, ge=1)
+    rate_limit_storage_url: str = "memory://"
+
     event_stream_max_seconds: float = Field(default=3600.0, gt=0)
     event_stream_key_check_seconds: float = Field(default=5.0, gt=0)
     event_stream_max_per_key: int = Field(default=10, ge=1)

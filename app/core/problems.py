@@ -88,5 +88,11 @@ class TooManyRequests(Problem):
 
     status, slug, title = 429, "too-many-requests", "Too many requests"
 
-    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+    def __init__(self, detail: str, *, retry_after_seconds: int, **extra: Any) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)}, **extra)
+
+
+class QuotaExceeded(Problem):
+    """The team holds as many of something as its quota allows; waiting will not help."""
+
+    status, slug, title = 409, "quota-exceeded", "Quota exceeded"

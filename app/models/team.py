@@ -11,6 +11,7 @@ class Team(TimestampMixin, Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    quotas: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
 
 
 class ApiKey(TimestampMixin, Base):

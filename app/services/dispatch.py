@@ -1,17 +1,26 @@
-"""The job table is the outbox: queued jobs are published until a publication is recorded,
-and again when a publication is old enough to have been lost (a broker restart or flush)."""
+"""The job table is the outbox: queued jobs are published in their turn (see `scheduling`)
+until a publication is recorded, and again when a publication is old enough to have been lost
+(a broker restart or flush)."""
 
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
-from app.models import Job, JobStatus
-from app.services.queries import database_seconds_ago
+from app.core.config import Settings
+from app.models import Job
+from app.services import scheduling
 
 logger = logging.getLogger(__name__)
 BATCH = 100
+
+
+def publish_due(session: Session, *, settings: Settings, send: Callable[[str], None]) -> list[str]:
+    """Publish every job whose turn has come; answer the ids the broker took."""
+    return publish(
+        session, job_ids=scheduling.due(session, settings=settings, limit=BATCH), send=send
+    )
 
 
 def publish(session: Session, *, job_ids: list[str], send: Callable[[str], None]) -> list[str]:
@@ -28,17 +37,3 @@ def publish(session: Session, *, job_ids: list[str], send: Callable[[str], None]
         session.execute(update(Job).where(Job.id.in_(sent)).values(published_at=func.now()))
         session.commit()
     return sent
-
-
-def due(session: Session, *, republish_after_seconds: float) -> list[str]:
-    stale = database_seconds_ago(session, republish_after_seconds)
-    statement = (
-        select(Job.id)
-        .where(
-            Job.status == JobStatus.queued,
-            or_(Job.published_at.is_(None), Job.published_at < stale),
-        )
-        .order_by(Job.id)
-        .limit(BATCH)
-    )
-    return list(session.scalars(statement))

@@ -15,12 +15,15 @@ from app.ml.strategies import Strategy, spec_of
 from app.models import Dataset, Job
 from app.schemas.hyperparameters import HYPERPARAMETERS, RequestedStrategy
 from app.schemas.job import JobCreate
-from app.services import datasets, events, jobs, models, strategy_choice
+from app.services import datasets, events, jobs, models, quotas, strategy_choice
+from app.services.quotas import Quota
 
 DEFAULT_VALIDATION_SPLIT = 0.1
 
 
 def submit(session: Session, *, team_id: str, request: JobCreate, settings: Settings) -> Job:
+    """A job a team asked for: within its `active_jobs` quota, checked, added and committed."""
+    quotas.check_room(session, settings=settings, team_id=team_id, quota=Quota.active_jobs)
     job = add(session, team_id=team_id, request=request, settings=settings)
     session.commit()
     return job

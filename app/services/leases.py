@@ -23,11 +23,6 @@ class Lease(enum.Enum):
     lost = "lost"
 
 
-def next_queued_id(session: Session) -> str | None:
-    statement = select(Job.id).where(Job.status == JobStatus.queued).order_by(Job.id).limit(1)
-    return session.scalar(statement)
-
-
 def claim(session: Session, *, job_id: str, worker: str) -> str | None:
     """Take a queued job with one conditional update; None means another worker has it."""
     token = secrets.token_hex(16)

@@ -16,9 +16,18 @@ from app.models import TERMINAL_STATUSES, Dataset, Job, JobStatus, Model, Trigge
 from app.models.base import utcnow
 from app.schemas.dataset import ExampleIn
 from app.schemas.job import JobCreate
-from app.services import aliases, dataset_versions, datasets, evaluations, job_requests, triggers
+from app.services import (
+    aliases,
+    dataset_versions,
+    datasets,
+    evaluations,
+    job_requests,
+    quotas,
+    triggers,
+)
 from app.services.dataset_validation import limits_from
 from app.services.queries import rowcount
+from app.services.quotas import Quota
 from app.services.webhook_events import emit
 
 logger = logging.getLogger(__name__)
@@ -54,6 +63,9 @@ def fire(
     run = triggers.active_run(session, trigger_id=trigger.id)
     coalesced = run is not None
     if run is None:
+        quotas.check_room(
+            session, settings=settings, team_id=trigger.team_id, quota=Quota.active_jobs
+        )
         run = start_run(session, trigger=trigger, settings=settings)
     elif examples:
         trigger.rerun_requested = True

@@ -4,8 +4,9 @@ forward pass on the inference thread and hands each request its rows.
 
 Under no load a request runs at once; while a pass runs, the requests arriving meanwhile
 gather, and the next pass takes them all (up to `max_batch_texts`), waiting at most
-`max_wait_seconds` for more when it is not full. A full lane, or a request that outlives
-`timeout_seconds`, is answered 503 with Retry-After."""
+`max_wait_seconds` for more when it is not full. Requests are taken one per tenant (team) in
+turn, so one team's backlog does not push another team's request out of the next pass. A full
+lane, or a request that outlives `timeout_seconds`, is answered 503 with Retry-After."""
 
 import asyncio
 import math
@@ -45,13 +46,15 @@ class Batcher:
         self.metrics = metrics
         self._lanes: dict[str, _Lane] = {}
 
-    async def probabilities(self, predictor: Predictor, texts: list[str]) -> torch.Tensor:
+    async def probabilities(
+        self, predictor: Predictor, texts: list[str], *, tenant: str = ""
+    ) -> torch.Tensor:
         """The rows of `texts`, computed in a forward pass shared with concurrent requests."""
         group = predictor.batch_group
         lane = self._lanes.get(group)
         if lane is None:
             lane = self._lanes[group] = _Lane(self, group, _lane_label(predictor))
-        return await lane.submit(predictor, texts)
+        return await lane.submit(predictor, texts, tenant)
 
     def queued_texts(self) -> int:
         return sum(lane.queued_texts for lane in self._lanes.values())
@@ -67,13 +70,13 @@ class _Lane:
         self.settings = batcher.settings
         self.group = group
         self.label = label
-        self.pending: deque[_Request] = deque()
+        self.pending: dict[str, deque[_Request]] = {}
         self.queued_texts = 0
         self.arrived = asyncio.Event()
         self.loop: asyncio.Task[None] | None = None
         self.pass_seconds = 0.0
 
-    async def submit(self, predictor: Predictor, texts: list[str]) -> torch.Tensor:
+    async def submit(self, predictor: Predictor, texts: list[str], tenant: str) -> torch.Tensor:
         settings = self.settings
         if self.queued_texts and self.queued_texts + len(texts) > settings.max_queue_texts:
             self.batcher.metrics.rejected.labels("queue_full").inc()
@@ -83,7 +86,7 @@ class _Lane:
                 retry_after_seconds=self._retry_after(),
             )
         future: asyncio.Future[torch.Tensor] = asyncio.get_running_loop().create_future()
-        self.pending.append(_Request(predictor, texts, future))
+        self.pending.setdefault(tenant, deque()).append(_Request(predictor, texts, future))
         self._count(len(texts))
         self.arrived.set()
         if self.loop is None:
@@ -124,14 +127,19 @@ class _Lane:
                 return
 
     def _take(self) -> list[_Request]:
-        """Waiting requests up to the batch size (a larger single request goes alone)."""
+        """Waiting requests up to the batch size (a larger single request goes alone), one
+        tenant's oldest after another's; a tenant served goes to the back of the line."""
         batch: list[_Request] = []
         texts = 0
         while self.pending:
-            request = self.pending[0]
+            tenant, waiting = next(iter(self.pending.items()))
+            request = waiting[0]
             if batch and texts + len(request.texts) > self.settings.max_batch_texts:
                 break
-            self.pending.popleft()
+            waiting.popleft()
+            del self.pending[tenant]
+            if waiting:
+                self.pending[tenant] = waiting
             self._count(-len(request.texts))
             if request.future.done():
                 continue

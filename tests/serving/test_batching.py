@@ -2,6 +2,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pytest
 import torch
@@ -145,3 +146,31 @@ def test_a_request_past_its_timeout_is_answered_and_skipped_by_the_lane(
     torch.testing.assert_close(after, one_by_one(predictor, TEXTS[1:2]), atol=1e-5, rtol=1e-4)
     assert metrics.rejected.labels("timeout")._value.get() == 1
     assert batcher.queued_texts() == 0
+
+
+def test_a_teams_backlog_does_not_push_another_team_out_of_the_next_pass(
+    predictors: dict[str, Predictor], executor: ThreadPoolExecutor
+) -> None:
+    predictor = predictors["frozen"]
+    batcher = Batcher(BatchSettings(max_batch_texts=2), executor, ServingMetrics())
+    release = _blocked(executor)
+    finished: list[str] = []
+
+    async def scenario() -> None:
+        requests = []
+        for name, tenant in [("a1", "a"), ("a2", "a"), ("a3", "a"), ("a4", "a"), ("b1", "b")]:
+            task = asyncio.create_task(batcher.probabilities(predictor, TEXTS[:2], tenant=tenant))
+            task.add_done_callback(partial(_record, finished, name))
+            requests.append(task)
+            await asyncio.sleep(0.01)
+        release.set()
+        await asyncio.gather(*requests)
+
+    asyncio.run(scenario())
+
+    assert finished.index("b1") <= 2
+    assert finished[0] == "a1"
+
+
+def _record(finished: list[str], name: str, _task: object) -> None:
+    finished.append(name)

@@ -78,7 +78,7 @@ def create_job(
         job = job_requests.submit(session, team_id=key.team_id, request=body, settings=settings)
         celery = request.app.state.celery
         if celery is not None:
-            dispatch.publish(session, job_ids=[job.id], send=partial(publish_training, celery))
+            dispatch.publish_due(session, settings=settings, send=partial(publish_training, celery))
         return to_public(job)
 
     return run_once(

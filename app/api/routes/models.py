@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import (
+    AdmissionDep,
     AfterQuery,
     BatcherDep,
     LimitQuery,
@@ -126,21 +127,24 @@ async def predict(
     settings: SettingsDep,
     cache: ModelCacheDep,
     batcher: BatcherDep,
+    admission: AdmissionDep,
 ) -> Response:
     """Label one or many texts; each answer carries every label's score, or the best `top_k`
     (by default, for a model with more than `ADAPTD_PREDICT_DEFAULT_TOP_K` labels, that many).
     `model_id` may be an alias's name; the answer names the model that served it. Concurrent
     requests share forward passes; when the model's queue is full, or the answer takes longer
-    than the server's timeout, the answer is 503 with `Retry-After`."""
+    than the server's timeout, the answer is 503 with `Retry-After`. A team with more texts
+    in flight than its `predict_texts_in_flight` quota is answered 429 with `Retry-After`."""
     texts = body.texts
     _check_inputs(texts, settings.max_predict_inputs, settings.max_text_chars)
     thresholds = _thresholds(body.thresholds, model)
     abstain_below = _abstain_threshold(body, model)
-    predictor = cache.peek(model.artifact_key, model.backend)
-    if predictor is None:
-        load = partial(cache.get, model.artifact_key, model.backend)
-        predictor = await run_in_threadpool(load)
-    probabilities = await batcher.probabilities(predictor, texts)
+    with admission.admit(model.caller.team_id, len(texts), model.caller.predict_texts_in_flight):
+        predictor = cache.peek(model.artifact_key, model.backend)
+        if predictor is None:
+            load = partial(cache.get, model.artifact_key, model.backend)
+            predictor = await run_in_threadpool(load)
+        probabilities = await batcher.probabilities(predictor, texts, tenant=model.caller.team_id)
     top_k = body.top_k if body.top_k is not None else settings.predict_default_top_k
     ranking = predictor.rank(
         probabilities, top_k=top_k, thresholds=thresholds, abstain_below=abstain_below

@@ -1,7 +1,8 @@
 from fastapi import APIRouter, Response
 from sqlalchemy.exc import IntegrityError
 
-from app.api.deps import AdminDep, AfterQuery, LimitQuery, SessionDep
+from app.api.deps import AdminDep, AfterQuery, LimitQuery, SessionDep, SettingsDep
+from app.api.routes.quotas import quotas_public
 from app.core.problems import Conflict, NotFound
 from app.models import ApiKey, Team
 from app.schemas.common import PROBLEM_RESPONSES
@@ -10,11 +11,14 @@ from app.schemas.team import (
     ApiKeyCreated,
     ApiKeyPublic,
     ApiKeysPublic,
+    QuotaChanges,
+    QuotasPublic,
     TeamCreate,
     TeamPublic,
     TeamsPublic,
 )
-from app.services import teams
+from app.services import quotas, teams
+from app.services.quotas import Quota
 
 router = APIRouter(
     prefix="/teams", tags=["teams"], dependencies=[AdminDep], responses=PROBLEM_RESPONSES
@@ -57,10 +61,32 @@ def list_teams(
     return TeamsPublic(data=[team_public(t) for t in page.items], has_more=page.has_more)
 
 
+@router.get("/{team_id}/quotas", response_model=QuotasPublic)
+def get_quotas(team_id: str, session: SessionDep, settings: SettingsDep) -> QuotasPublic:
+    """The team's limits (its own where set, else the defaults) and what it holds now."""
+    return quotas_public(session, settings, _team_or_404(session, team_id))
+
+
+@router.patch("/{team_id}/quotas", response_model=QuotasPublic)
+def change_quotas(
+    team_id: str, body: QuotaChanges, session: SessionDep, settings: SettingsDep
+) -> QuotasPublic:
+    """Set limits for this team alone, or (null) return them to the defaults. Lowering a
+    limit takes nothing away: it refuses what would go beyond it from now on."""
+    team = _team_or_404(session, team_id)
+    changes = body.model_dump(exclude_unset=True)
+    quotas.set_overrides(team, {Quota(name): value for name, value in changes.items()})
+    session.commit()
+    return quotas_public(session, settings, team)
+
+
 @router.post("/{team_id}/keys", status_code=201, response_model=ApiKeyCreated)
-def create_key(team_id: str, body: ApiKeyCreate, session: SessionDep) -> ApiKeyCreated:
+def create_key(
+    team_id: str, body: ApiKeyCreate, session: SessionDep, settings: SettingsDep
+) -> ApiKeyCreated:
     """Create an API key; its secret is in this answer only and is stored as a hash."""
     team = _team_or_404(session, team_id)
+    quotas.check_room(session, settings=settings, team_id=team.id, quota=Quota.api_keys)
     key, secret = teams.create_key(session, team_id=team.id, name=body.name, scopes=body.scopes)
     session.commit()
     return ApiKeyCreated(**key_public(key).model_dump(), key=secret)

@@ -26,8 +26,9 @@ from app.schemas.trigger import (
     TriggersPublic,
     TriggerWithSecret,
 )
-from app.services import dispatch, retrains, triggers
+from app.services import dispatch, quotas, retrains, triggers
 from app.services.idempotency import fingerprint
+from app.services.quotas import Quota
 
 router = APIRouter(prefix="/triggers", tags=["triggers"], responses=PROBLEM_RESPONSES)
 
@@ -83,6 +84,7 @@ def create_trigger(
     (and to a repeat with the same `Idempotency-Key`, which creates nothing more)."""
 
     def create() -> TriggerWithSecret:
+        quotas.check_room(session, settings=settings, team_id=key.team_id, quota=Quota.triggers)
         trigger = triggers.create(session, team_id=key.team_id, request=body)
         return TriggerWithSecret(**to_public(request, trigger).model_dump(), secret=trigger.secret)
 
@@ -196,8 +198,8 @@ def fire_trigger(
         return _replayed(session, earlier.answer)
     celery = request.app.state.celery
     if celery is not None and not fired.coalesced:
-        dispatch.publish(
-            session, job_ids=[fired.run.job_id], send=lambda j: publish_training(celery, j)
+        dispatch.publish_due(
+            session, settings=settings, send=lambda job_id: publish_training(celery, job_id)
         )
     return TriggerFired(
         run=run_public(fired.run), coalesced=fired.coalesced, dataset_id=fired.dataset_id

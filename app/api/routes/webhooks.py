@@ -19,8 +19,9 @@ from app.schemas.webhook import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from app.services import webhooks
+from app.services import quotas, webhooks
 from app.services.idempotency import fingerprint
+from app.services.quotas import Quota
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=PROBLEM_RESPONSES)
 
@@ -78,6 +79,13 @@ def create_webhook(
     """Subscribe a URL to events. The answer carries the signing secret, shown only now (and
     to a repeat with the same `Idempotency-Key`, which subscribes nothing more)."""
     _check_url(body.url, settings)
+
+    def create() -> WebhookWithSecret:
+        quotas.check_room(session, settings=settings, team_id=key.team_id, quota=Quota.webhooks)
+        return with_secret(
+            webhooks.create(session, team_id=key.team_id, url=body.url, events=body.events)
+        )
+
     return run_once(
         session,
         key=idempotency_key,
@@ -85,9 +93,7 @@ def create_webhook(
         scope="POST /v1/webhooks",
         request_fingerprint=fingerprint(body.model_dump(mode="json")),
         status_code=201,
-        work=lambda: with_secret(
-            webhooks.create(session, team_id=key.team_id, url=body.url, events=body.events)
-        ),
+        work=create,
         settings=settings,
     )
 
