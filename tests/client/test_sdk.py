@@ -175,3 +175,13 @@ def test_wait_skips_keep_alives_between_events(
     runner.join()
 
     assert ended.status == "succeeded"
+
+
+def test_quotas_tell_the_teams_limits_and_what_it_holds(sdk: Client, settings: Settings) -> None:
+    quotas = sdk.quotas.get()
+
+    assert quotas.limits.active_jobs == settings.quota_active_jobs
+    assert quotas.limits.requests_per_minute == settings.quota_requests_per_minute
+    assert quotas.overrides == {}
+    assert quotas.usage["api_keys"] == 1
+    assert quotas.usage["active_jobs"] == 0

@@ -31,6 +31,7 @@ from adaptd.client.types import (
     JobEvent,
     Model,
     Predictions,
+    Quotas,
     Strategy,
     Trigger,
     TriggerFired,
@@ -66,6 +67,7 @@ class AsyncClient:
         self.webhooks = Webhooks(self._transport)
         self.triggers = Triggers(self._transport)
         self.strategies = Strategies(self._transport)
+        self.quotas = TeamQuotas(self._transport)
 
     @property
     def url(self) -> str:
@@ -365,3 +367,9 @@ class Triggers(_Resource):
 class Strategies(_Resource):
     async def list(self) -> list[Strategy]:
         return (await self._transport.send(api.list_strategies())).data
+
+
+class TeamQuotas(_Resource):
+    async def get(self) -> Quotas:
+        """This key's team's limits and what it holds of them now."""
+        return await self._transport.send(api.get_quotas())

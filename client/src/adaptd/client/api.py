@@ -16,6 +16,7 @@ from adaptd.client.types import (
     JobEvent,
     Model,
     Predictions,
+    Quotas,
     Strategy,
     Trigger,
     TriggerRun,
@@ -277,3 +278,10 @@ def list_trigger_runs(trigger_id: str, after: str | None, limit: int) -> Call[Pa
 
 def list_strategies() -> Call[Page[Strategy]]:
     return calls.Call("GET", "/v1/strategies", calls.page_reader(Strategy))
+
+
+# quotas
+
+
+def get_quotas() -> Call[Quotas]:
+    return calls.Call("GET", "/v1/quotas", calls.reader(Quotas))

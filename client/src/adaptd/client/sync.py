@@ -31,6 +31,7 @@ from adaptd.client.types import (
     JobEvent,
     Model,
     Predictions,
+    Quotas,
     Strategy,
     Trigger,
     TriggerFired,
@@ -66,6 +67,7 @@ class Client:
         self.webhooks = Webhooks(self._transport)
         self.triggers = Triggers(self._transport)
         self.strategies = Strategies(self._transport)
+        self.quotas = TeamQuotas(self._transport)
 
     @property
     def url(self) -> str:
@@ -350,3 +352,9 @@ class Triggers(_Resource):
 class Strategies(_Resource):
     def list(self) -> list[Strategy]:
         return self._transport.send(api.list_strategies()).data
+
+
+class TeamQuotas(_Resource):
+    def get(self) -> Quotas:
+        """This key's team's limits and what it holds of them now."""
+        return self._transport.send(api.get_quotas())

@@ -211,6 +211,26 @@ class TriggerFired(Resource):
     dataset_id: str
 
 
+class QuotaLimits(Resource):
+    active_jobs: int
+    running_jobs: int
+    predict_texts_in_flight: int
+    webhooks: int
+    triggers: int
+    api_keys: int
+    requests_per_minute: int
+
+
+class Quotas(Resource):
+    """A team's limits (its own where the operator set them, else the defaults), the ones set
+    for it alone, and what it holds now of each limit counted in the database."""
+
+    team_id: str
+    limits: QuotaLimits
+    overrides: dict[str, int]
+    usage: dict[str, int]
+
+
 class Strategy(Resource):
     strategy: str
     summary: str
