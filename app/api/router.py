@@ -4,6 +4,7 @@ from app.api.routes import (
     aliases,
     datasets,
     jobs,
+    keys,
     models,
     quotas,
     strategies,
@@ -22,3 +23,4 @@ api_router.include_router(webhooks.router)
 api_router.include_router(triggers.router)
 api_router.include_router(strategies.router)
 api_router.include_router(quotas.router)
+api_router.include_router(keys.router)
