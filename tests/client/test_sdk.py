@@ -91,9 +91,13 @@ def test_wait_follows_the_event_stream_to_the_end(sdk: Client, sqlite_settings: 
     )
     updates: list[JobUpdate] = []
     runner = threading.Thread(target=run_queued_jobs, args=(sqlite_settings,))
-    runner.start()
 
-    ended = sdk.jobs.wait(job, on_progress=updates.append, timeout=120)
+    def follow(update: JobUpdate) -> None:
+        updates.append(update)
+        if not runner.is_alive() and len(updates) == 1:
+            runner.start()
+
+    ended = sdk.jobs.wait(job, on_progress=follow, timeout=120)
     runner.join()
 
     events = [u.event for u in updates if u.event is not None]
