@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, select, update
+from sqlalchemy import Select, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -20,12 +20,15 @@ from app.core.storage import ArtifactStore
 from app.models import (
     TERMINAL_STATUSES,
     Dataset,
+    Evaluation,
     IdempotencyRecord,
     Job,
     JobEvent,
     Model,
     SweepTally,
+    Trigger,
     TriggerFire,
+    TriggerRun,
     WebhookDelivery,
     WebhookEvent,
 )
@@ -41,6 +44,7 @@ class Rule:
     id_column: InstrumentedAttribute[Any]
     removable: Callable[[datetime], Select[Any]]
     keep: timedelta
+    before_removing: Callable[[Session, list[str]], None] | None = None
 
 
 def rules(settings: Settings) -> list[Rule]:
@@ -88,7 +92,46 @@ def rules(settings: Settings) -> list[Rule]:
             ),
             timedelta(days=settings.retention_job_event_days),
         ),
+        Rule(
+            "dataset_version",
+            Dataset.id,
+            _unused_dataset_versions,
+            timedelta(days=settings.retention_dataset_version_days),
+            _keep_lineage,
+        ),
     ]
+
+
+def _unused_dataset_versions(cutoff: datetime) -> Select[Any]:
+    """Versions made by trigger calls that nothing uses: no job trained or validated on them,
+    no trigger, retrain or evaluation names them."""
+    return select(Dataset.id).where(
+        Dataset.parent_id.is_not(None),
+        Dataset.created_at < cutoff,
+        ~exists().where(or_(Job.dataset_id == Dataset.id, Job.validation_dataset_id == Dataset.id)),
+        ~exists().where(
+            or_(Trigger.dataset_id == Dataset.id, Trigger.eval_dataset_id == Dataset.id)
+        ),
+        ~exists().where(TriggerRun.dataset_id == Dataset.id),
+        ~exists().where(Evaluation.dataset_id == Dataset.id),
+    )
+
+
+def _keep_lineage(session: Session, removed: list[str]) -> None:
+    """Versions made from removed ones point at the nearest version that stays."""
+    going = set(removed)
+    parents = dict(
+        session.execute(select(Dataset.id, Dataset.parent_id).where(Dataset.id.in_(going))).all()
+    )
+    children = session.execute(
+        select(Dataset.id, Dataset.parent_id).where(
+            Dataset.parent_id.in_(going), Dataset.id.not_in(going)
+        )
+    ).all()
+    for child_id, parent_id in children:
+        while parent_id in going:
+            parent_id = parents[parent_id]
+        session.execute(update(Dataset).where(Dataset.id == child_id).values(parent_id=parent_id))
 
 
 def sweep(session: Session, applied: list[Rule]) -> dict[str, int]:
@@ -111,6 +154,8 @@ def _apply(session: Session, rule: Rule, cutoff: datetime) -> int:
         ids = list(session.scalars(rule.removable(cutoff).limit(BATCH)))
         if not ids:
             return total
+        if rule.before_removing is not None:
+            rule.before_removing(session, ids)
         session.execute(delete(rule.id_column.class_).where(rule.id_column.in_(ids)))
         session.commit()
         total += len(ids)

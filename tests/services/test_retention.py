@@ -13,6 +13,8 @@ from app.core.config import Settings
 from app.core.ids import new_id
 from app.core.storage import ArtifactStore
 from app.models import (
+    Dataset,
+    DatasetExample,
     IdempotencyRecord,
     Job,
     JobEvent,
@@ -23,6 +25,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services.webhook_events import emit
+from tests.api.test_triggers import create_trigger, fire
 from tests.factories import (
     TeamCredentials,
     create_dataset,
@@ -148,3 +151,25 @@ def test_deleting_a_dataset_removes_its_cached_embeddings(
 
     assert response.status_code == 204
     assert not cached.exists()
+
+
+def test_unused_dataset_versions_go_and_the_versions_after_them_keep_their_lineage(
+    client: TestClient, team: TeamCredentials, session: Session, settings: Settings
+) -> None:
+    trigger = create_trigger(client, team)
+    answers = [
+        fire(client, trigger, f"call-{n}", [{"text": f"hey there number {n}", "label": "greeting"}])
+        for n in range(3)
+    ]
+    trained_on, superseded, current = (answer.json()["dataset_id"] for answer in answers)
+    age(session, Dataset, 31)
+
+    removed = sweep(settings)
+
+    session.expire_all()
+    assert removed["dataset_version"] == 1
+    assert session.get(Dataset, superseded) is None
+    assert session.get_one(Dataset, current).parent_id == trained_on
+    assert session.get(Dataset, trained_on) is not None
+    assert session.scalar(select(func.count()).where(DatasetExample.dataset_id == superseded)) == 0
+    assert client.get(f"/v1/datasets/{current}", headers=team.headers).status_code == 200
