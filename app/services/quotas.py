@@ -52,12 +52,18 @@ def usage(session: Session, *, team_id: str) -> dict[Quota, int]:
     return {quota: _count(session, team_id, quota) for quota in COUNTED}
 
 
-def check_room(session: Session, *, settings: Settings, team_id: str, quota: Quota) -> None:
-    """Refuse to add one more of a counted thing when the team holds its limit. The team's row
-    is locked first, so concurrent additions for one team are counted one after another."""
+def held_and_limit(
+    session: Session, *, settings: Settings, team_id: str, quota: Quota
+) -> tuple[int, int]:
+    """What the team holds of a counted quota, and its limit. The team's row stays locked until
+    the caller's commit, so concurrent additions for one team are counted one after another."""
     team = session.scalars(select(Team).where(Team.id == team_id).with_for_update()).one()
-    limit = limit_of(settings, team.quotas, quota)
-    held = _count(session, team_id, quota)
+    return _count(session, team_id, quota), limit_of(settings, team.quotas, quota)
+
+
+def check_room(session: Session, *, settings: Settings, team_id: str, quota: Quota) -> None:
+    """Refuse to add one more of a counted thing when the team holds its limit."""
+    held, limit = held_and_limit(session, settings=settings, team_id=team_id, quota=quota)
     if held < limit:
         return
     if quota is Quota.active_jobs:

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.models import Job, JobStatus, Team
+from app.services import quotas
 from app.services.queries import database_seconds_ago
-from app.services.quotas import Quota, limit_of
+from app.services.quotas import Quota
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,10 @@ def may_start(session: Session, *, settings: Settings, job_id: str) -> bool:
     team_id = session.scalar(select(Job.team_id).where(Job.id == job_id))
     if team_id is None:
         return True
-    team = session.scalars(select(Team).where(Team.id == team_id).with_for_update()).one()
-    running = session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(Job.team_id == team_id, Job.status == JobStatus.running)
+    running, limit = quotas.held_and_limit(
+        session, settings=settings, team_id=team_id, quota=Quota.running_jobs
     )
-    return (running or 0) < limit_of(settings, team.quotas, Quota.running_jobs)
+    return running < limit
 
 
 def hold_back(session: Session, *, job_id: str) -> None:
@@ -100,7 +98,7 @@ def _loads(session: Session, stale: object, team_ids: set[str]) -> dict[str, _Lo
 
 def _running_caps(session: Session, settings: Settings, team_ids: set[str]) -> dict[str, int]:
     rows = session.execute(select(Team.id, Team.quotas).where(Team.id.in_(team_ids))).all()
-    return {row.id: limit_of(settings, row.quotas, Quota.running_jobs) for row in rows}
+    return {row.id: quotas.limit_of(settings, row.quotas, Quota.running_jobs) for row in rows}
 
 
 def _fairness(waiting: _Waiting, load: _Load) -> tuple[int, float, str]:

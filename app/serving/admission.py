@@ -38,6 +38,3 @@ class TeamAdmission:
                     self._in_flight[team_id] = left
                 else:
                     del self._in_flight[team_id]
-
-    def in_flight(self, team_id: str) -> int:
-        return self._in_flight.get(team_id, 0)
