@@ -18,6 +18,7 @@ from standardwebhooks import Webhook
 from app.core import outbound
 from app.core.config import Settings
 from app.core.db import new_session
+from app.core.sealing import keyring_of
 from app.models import WebhookDelivery, WebhookEvent
 from app.models.base import utcnow
 from app.services import webhook_deliveries
@@ -101,6 +102,7 @@ def start_sender_thread(settings: Settings, stopping: threading.Event) -> thread
 class Sender:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.keyring = keyring_of(settings)
         self.deadline = settings.webhook_timeout_seconds
         self.policy = retry_policy(settings)
         self.in_flight: Counter[str] = Counter()
@@ -209,7 +211,9 @@ class Sender:
             return Request(
                 url=endpoint.url,
                 body=body,
-                headers=signed_headers(endpoint.secret, f"evt_{event.id}", body),
+                headers=signed_headers(
+                    self.keyring.open(endpoint.sealed_secret), f"evt_{event.id}", body
+                ),
                 disabled_reason=None if endpoint.enabled else endpoint.disabled_reason or "",
             )
 

@@ -13,6 +13,7 @@ from app.api.rate_limits import KeyRates
 from app.core.config import Settings
 from app.core.db import new_session
 from app.core.problems import Forbidden, NotFound, Unauthorized
+from app.core.sealing import Keyring, keyring_of
 from app.core.security import hash_api_key, tokens_equal
 from app.core.storage import ArtifactStore
 from app.ml.runtime import Backend
@@ -42,6 +43,13 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_keyring(settings: SettingsDep) -> Keyring:
+    return keyring_of(settings)
+
+
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 

@@ -1,6 +1,7 @@
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
@@ -9,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
+from app.core.sealing import Keyring
 from app.services import idempotency
 
 IdempotencyKey = Annotated[
@@ -33,8 +35,10 @@ def run_once(
     status_code: int,
     work: Callable[[], Result],
     settings: Settings,
+    sealed_with: Keyring | None = None,
 ) -> Result | JSONResponse:
-    """Do `work` once per Idempotency-Key; repeats are answered with the stored first answer."""
+    """Do `work` once per Idempotency-Key; repeats are answered with the stored first answer.
+    An answer that carries a secret is stored sealed with `sealed_with`."""
     if key is None:
         return work()
     replay = idempotency.begin(
@@ -46,9 +50,8 @@ def run_once(
         reservation_seconds=settings.idempotency_reservation_seconds,
     )
     if replay is not None:
-        return JSONResponse(
-            replay.body, replay.status_code, headers={"Idempotent-Replayed": "true"}
-        )
+        body = replay.body if sealed_with is None else _opened(replay.body, sealed_with)
+        return JSONResponse(body, replay.status_code, headers={"Idempotent-Replayed": "true"})
     try:
         with _committed_with_the_work(session, team_id=team_id, key=key):
             result = work()
@@ -60,9 +63,18 @@ def run_once(
         team_id=team_id,
         key=key,
         status_code=status_code,
-        body=result.model_dump(mode="json"),
+        body=_stored(result.model_dump(mode="json"), sealed_with),
     )
     return result
+
+
+def _stored(body: dict[str, Any], keyring: Keyring | None) -> dict[str, Any]:
+    return body if keyring is None else {"sealed": keyring.seal(json.dumps(body))}
+
+
+def _opened(body: dict[str, Any], keyring: Keyring) -> dict[str, Any]:
+    opened: dict[str, Any] = json.loads(keyring.open(body["sealed"]))
+    return opened
 
 
 @contextmanager

@@ -1,3 +1,5 @@
+import base64
+import binascii
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 MIN_SECRET_CHARS = 16
+FERNET_KEY_BYTES = 32
 
 
 def _packaged_base_models() -> dict[str, str]:
@@ -41,6 +44,7 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     operations_token: SecretStr | None = None
     bootstrap_api_key: SecretStr | None = None
+    secret_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     migrate_on_start: bool = True
     embedded_runner: bool | None = None
 
@@ -131,6 +135,25 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("secret_keys", mode="before")
+    @classmethod
+    def _comma_separated_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _fernet_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for position, key in enumerate(value, start=1):
+            if not _is_fernet_key(key.get_secret_value()):
+                raise ValueError(
+                    f"key {position} is not a Fernet key (32 bytes in url-safe base64); make "
+                    'one with `python -c "from cryptography.fernet import Fernet; '
+                    'print(Fernet.generate_key().decode())"`'
+                )
+        return value
+
     @field_validator("webhook_allowed_networks", mode="before")
     @classmethod
     def _comma_separated_networks(cls, value: object) -> object:
@@ -177,6 +200,17 @@ class Settings(BaseSettings):
     @property
     def api_key_file(self) -> Path:
         return self.data_dir / "api-key"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.data_dir / "secret-key"
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == FERNET_KEY_BYTES
+    except (binascii.Error, ValueError):
+        return False
 
 
 @lru_cache

@@ -1,3 +1,4 @@
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -5,6 +6,10 @@ from alembic.config import Config
 
 import migrations
 from app.core.config import Settings
+from app.core.db import session_scope
+from app.services.secrets import reseal_all
+
+logger = logging.getLogger(__name__)
 
 
 def alembic_config(settings: Settings) -> Config:
@@ -15,4 +20,9 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def upgrade_database(settings: Settings) -> None:
+    """The newest schema, with every stored secret sealed under the first key."""
     command.upgrade(alembic_config(settings), "head")
+    with session_scope(settings) as session:
+        resealed = reseal_all(session, settings)
+    if resealed:
+        logger.info("sealed %d stored secrets with the first key of ADAPTD_SECRET_KEYS", resealed)

@@ -34,8 +34,8 @@ class Trigger(TimestampMixin, Base):
     gate_metric: Mapped[str] = mapped_column(String(20))
     gate_min_delta: Mapped[float] = mapped_column(Float)
     eval_dataset_id: Mapped[str] = mapped_column(ForeignKey("dataset.id", ondelete="RESTRICT"))
-    secret: Mapped[str] = mapped_column(String(100))
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    sealed_secret: Mapped[str] = mapped_column(Text)
+    sealed_previous_secret: Mapped[str | None] = mapped_column(Text)
     previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rerun_requested: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
 

@@ -16,7 +16,7 @@ class WebhookEndpoint(TimestampMixin, Base):
     team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(Text)
     events: Mapped[list[str]] = mapped_column(JSON)
-    secret: Mapped[str] = mapped_column(String(100))
+    sealed_secret: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
 

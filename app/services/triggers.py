@@ -11,6 +11,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from app.core.ids import new_id
 from app.core.problems import Conflict, Unauthorized, ValidationFailed
+from app.core.sealing import Keyring
 from app.models import Trigger, TriggerFire, TriggerRun
 from app.models.base import utcnow
 from app.schemas.trigger import TriggerCreate
@@ -30,7 +31,7 @@ def get_all(session: Session, *, team_id: str, limit: int, after: str | None) ->
     return paginate(session, statement, Trigger.id, limit=limit, after=after)
 
 
-def create(session: Session, *, team_id: str, request: TriggerCreate) -> Trigger:
+def create(session: Session, *, keyring: Keyring, team_id: str, request: TriggerCreate) -> Trigger:
     for location, dataset_id in (
         ("dataset_id", request.dataset_id),
         ("gate.eval_dataset_id", request.gate.eval_dataset_id),
@@ -49,7 +50,7 @@ def create(session: Session, *, team_id: str, request: TriggerCreate) -> Trigger
         gate_metric=request.gate.metric,
         gate_min_delta=request.gate.min_delta,
         eval_dataset_id=request.gate.eval_dataset_id,
-        secret=new_secret(),
+        sealed_secret=keyring.seal(new_secret()),
     )
     session.add(trigger)
     try:
@@ -65,14 +66,15 @@ def delete(session: Session, *, trigger: Trigger) -> None:
     session.commit()
 
 
-def verify(trigger: Trigger, body: bytes, headers: dict[str, str]) -> None:
+def verify(trigger: Trigger, keyring: Keyring, body: bytes, headers: dict[str, str]) -> None:
     """Standard Webhooks: the caller signs with the trigger's secret (or, during the grace
     period after a rotation, the previous one); a timestamp more than five minutes off is
     refused."""
-    secrets = [trigger.secret]
+    sealed = [trigger.sealed_secret]
     until = trigger.previous_secret_until
-    if trigger.previous_secret is not None and until is not None and utcnow() < until:
-        secrets.append(trigger.previous_secret)
+    if trigger.sealed_previous_secret is not None and until is not None and utcnow() < until:
+        sealed.append(trigger.sealed_previous_secret)
+    secrets = [keyring.open(value) for value in sealed]
     failure: Exception | None = None
     for secret in secrets:
         try:
@@ -83,11 +85,13 @@ def verify(trigger: Trigger, body: bytes, headers: dict[str, str]) -> None:
     raise Unauthorized(f"the call is not signed by trigger {trigger.id}: {failure}") from None
 
 
-def rotate_secret(session: Session, *, trigger: Trigger, grace: timedelta) -> Trigger:
+def rotate_secret(
+    session: Session, *, keyring: Keyring, trigger: Trigger, grace: timedelta
+) -> Trigger:
     """A new secret; the old one still verifies for `grace`, so callers can switch over."""
-    trigger.previous_secret = trigger.secret
+    trigger.sealed_previous_secret = trigger.sealed_secret
     trigger.previous_secret_until = utcnow() + grace
-    trigger.secret = new_secret()
+    trigger.sealed_secret = keyring.seal(new_secret())
     session.flush()
     return trigger
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.ids import is_well_formed, new_id
+from app.core.sealing import Keyring
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.services.queries import Page, get_owned, paginate
 from app.services.webhook_events import pending_delivery
@@ -28,13 +29,15 @@ def get_all(
     return paginate(session, statement, WebhookEndpoint.id, limit=limit, after=after)
 
 
-def create(session: Session, *, team_id: str, url: str, events: Sequence[str]) -> WebhookEndpoint:
+def create(
+    session: Session, *, keyring: Keyring, team_id: str, url: str, events: Sequence[str]
+) -> WebhookEndpoint:
     endpoint = WebhookEndpoint(
         id=new_id("whk"),
         team_id=team_id,
         url=url,
         events=sorted(set(events)),
-        secret=new_secret(),
+        sealed_secret=keyring.seal(new_secret()),
         enabled=True,
     )
     session.add(endpoint)
@@ -61,8 +64,10 @@ def update(
     return endpoint
 
 
-def rotate_secret(session: Session, *, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    endpoint.secret = new_secret()
+def rotate_secret(
+    session: Session, *, keyring: Keyring, endpoint: WebhookEndpoint
+) -> WebhookEndpoint:
+    endpoint.sealed_secret = keyring.seal(new_secret())
     session.commit()
     return endpoint
 

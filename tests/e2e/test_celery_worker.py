@@ -6,9 +6,11 @@ from pathlib import Path
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from app.core.config import Settings
 from app.core.db import new_session
+from app.core.sealing import keyring_of, new_key
 from app.main import create_app
 from app.services import jobs, webhooks
 from tests.e2e.processes import adaptd_process, wait_for
@@ -40,6 +42,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "ADAPTD_ARTIFACTS_DIR": str(settings.artifact_root),
         "ADAPTD_BASE_MODELS": json.dumps(settings.base_models),
         "ADAPTD_HEARTBEAT_SECONDS": "0.5",
+        "ADAPTD_SECRET_KEYS": ",".join(key.get_secret_value() for key in settings.secret_keys),
     }
 
 
@@ -108,7 +111,9 @@ def test_job_committed_but_never_published_is_dispatched_by_a_worker(
 def test_default_queue_worker_delivers_a_jobs_webhooks_signed(
     postgres_settings: Settings, broker: str, tmp_path: Path
 ) -> None:
-    settings = postgres_settings.model_copy(update={"broker_url": broker})
+    settings = postgres_settings.model_copy(
+        update={"broker_url": broker, "secret_keys": [SecretStr(new_key())]}
+    )
     env = {
         **worker_env(settings),
         "ADAPTD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
@@ -125,9 +130,11 @@ def test_default_queue_worker_delivers_a_jobs_webhooks_signed(
         with new_session(settings) as session:
             team = make_team(session, "acme")
         with new_session(settings) as session:
-            receiver.secret = webhooks.create(
-                session, team_id=team.team_id, url=receiver.url, events=expected
-            ).secret
+            keyring = keyring_of(settings)
+            endpoint = webhooks.create(
+                session, keyring=keyring, team_id=team.team_id, url=receiver.url, events=expected
+            )
+            receiver.secret = keyring.open(endpoint.sealed_secret)
         create_job(client, team, create_dataset(client, team))
 
         wait_for(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.ids import new_id
+from app.core.sealing import keyring_of
 from app.core.storage import ArtifactStore
 from app.models import (
     Dataset,
@@ -61,7 +62,7 @@ def test_a_sweep_removes_old_rows_only_and_counts_them(
         team_id=team.team_id,
         url="https://example.com/h",
         events=["x"],
-        secret="whsec_dGVzdHNlY3JldA==",
+        sealed_secret=keyring_of(settings).seal("whsec_dGVzdHNlY3JldA=="),
     )
     session.add(endpoint)
     session.commit()

@@ -6,12 +6,21 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from app.api.deps import AfterQuery, LimitQuery, ReadKey, SessionDep, SettingsDep, WriteKey
+from app.api.deps import (
+    AfterQuery,
+    KeyringDep,
+    LimitQuery,
+    ReadKey,
+    SessionDep,
+    SettingsDep,
+    WriteKey,
+)
 from app.api.errors import validation_errors
 from app.api.idempotency import IdempotencyKey, run_once
 from app.core.ids import is_well_formed
 from app.core.problems import NotFound, ValidationFailed
 from app.core.queue import publish_training
+from app.core.sealing import Keyring
 from app.models import Trigger, TriggerRun
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.dataset import ExampleIn
@@ -67,6 +76,11 @@ def to_public(request: Request, trigger: Trigger) -> TriggerPublic:
     )
 
 
+def with_secret(request: Request, trigger: Trigger, keyring: Keyring) -> TriggerWithSecret:
+    secret = keyring.open(trigger.sealed_secret)
+    return TriggerWithSecret(**to_public(request, trigger).model_dump(), secret=secret)
+
+
 def run_public(run: TriggerRun) -> TriggerRunPublic:
     return TriggerRunPublic.model_validate(run, from_attributes=True)
 
@@ -77,6 +91,7 @@ def create_trigger(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    keyring: KeyringDep,
     key: WriteKey,
     idempotency_key: IdempotencyKey = None,
 ) -> TriggerWithSecret | JSONResponse:
@@ -85,8 +100,8 @@ def create_trigger(
 
     def create() -> TriggerWithSecret:
         quotas.check_room(session, settings=settings, team_id=key.team_id, quota=Quota.triggers)
-        trigger = triggers.create(session, team_id=key.team_id, request=body)
-        return TriggerWithSecret(**to_public(request, trigger).model_dump(), secret=trigger.secret)
+        trigger = triggers.create(session, keyring=keyring, team_id=key.team_id, request=body)
+        return with_secret(request, trigger, keyring)
 
     return run_once(
         session,
@@ -97,6 +112,7 @@ def create_trigger(
         status_code=201,
         work=create,
         settings=settings,
+        sealed_with=keyring,
     )
 
 
@@ -129,6 +145,7 @@ def rotate_trigger_secret(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    keyring: KeyringDep,
     key: WriteKey,
     idempotency_key: IdempotencyKey = None,
 ) -> TriggerWithSecret | JSONResponse:
@@ -138,9 +155,9 @@ def rotate_trigger_secret(
     grace = timedelta(seconds=settings.trigger_secret_grace_seconds)
 
     def rotate() -> TriggerWithSecret:
-        rotated = triggers.rotate_secret(session, trigger=trigger, grace=grace)
+        rotated = triggers.rotate_secret(session, keyring=keyring, trigger=trigger, grace=grace)
         session.commit()
-        return TriggerWithSecret(**to_public(request, rotated).model_dump(), secret=rotated.secret)
+        return with_secret(request, rotated, keyring)
 
     return run_once(
         session,
@@ -151,6 +168,7 @@ def rotate_trigger_secret(
         status_code=200,
         work=rotate,
         settings=settings,
+        sealed_with=keyring,
     )
 
 
@@ -174,7 +192,12 @@ def list_trigger_runs(
     },
 )
 def fire_trigger(
-    trigger_id: str, request: Request, body: RawBody, session: SessionDep, settings: SettingsDep
+    trigger_id: str,
+    request: Request,
+    body: RawBody,
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyringDep,
 ) -> TriggerFired | JSONResponse:
     """Start a retrain. No API key: the call is signed per Standard Webhooks with the
     trigger's secret (`webhook-id`, `webhook-timestamp` within 5 minutes, `webhook-signature`).
@@ -182,7 +205,7 @@ def fire_trigger(
     trigger = session.get(Trigger, trigger_id) if is_well_formed(trigger_id) else None
     if trigger is None:
         raise NotFound(f"trigger {trigger_id} not found")
-    triggers.verify(trigger, body, dict(request.headers))
+    triggers.verify(trigger, keyring, body, dict(request.headers))
     message_id = request.headers["webhook-id"][:200]
     if earlier := triggers.get_fire(session, trigger_id=trigger.id, message_id=message_id):
         return _replayed(session, earlier.answer)

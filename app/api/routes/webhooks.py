@@ -3,11 +3,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
-from app.api.deps import AfterQuery, LimitQuery, ReadKey, SessionDep, SettingsDep, WriteKey
+from app.api.deps import (
+    AfterQuery,
+    KeyringDep,
+    LimitQuery,
+    ReadKey,
+    SessionDep,
+    SettingsDep,
+    WriteKey,
+)
 from app.api.idempotency import IdempotencyKey, run_once
 from app.core import outbound
 from app.core.config import Settings
 from app.core.problems import NotFound, ValidationFailed
+from app.core.sealing import Keyring
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.webhook import (
@@ -47,8 +56,9 @@ def to_public(endpoint: WebhookEndpoint) -> WebhookPublic:
     )
 
 
-def with_secret(endpoint: WebhookEndpoint) -> WebhookWithSecret:
-    return WebhookWithSecret(**to_public(endpoint).model_dump(), secret=endpoint.secret)
+def with_secret(endpoint: WebhookEndpoint, keyring: Keyring) -> WebhookWithSecret:
+    secret = keyring.open(endpoint.sealed_secret)
+    return WebhookWithSecret(**to_public(endpoint).model_dump(), secret=secret)
 
 
 def delivery_public(delivery: WebhookDelivery) -> DeliveryPublic:
@@ -73,6 +83,7 @@ def create_webhook(
     body: WebhookCreate,
     session: SessionDep,
     settings: SettingsDep,
+    keyring: KeyringDep,
     key: WriteKey,
     idempotency_key: IdempotencyKey = None,
 ) -> WebhookWithSecret | JSONResponse:
@@ -82,9 +93,10 @@ def create_webhook(
 
     def create() -> WebhookWithSecret:
         quotas.check_room(session, settings=settings, team_id=key.team_id, quota=Quota.webhooks)
-        return with_secret(
-            webhooks.create(session, team_id=key.team_id, url=body.url, events=body.events)
+        endpoint = webhooks.create(
+            session, keyring=keyring, team_id=key.team_id, url=body.url, events=body.events
         )
+        return with_secret(endpoint, keyring)
 
     return run_once(
         session,
@@ -95,6 +107,7 @@ def create_webhook(
         status_code=201,
         work=create,
         settings=settings,
+        sealed_with=keyring,
     )
 
 
@@ -135,10 +148,11 @@ def delete_webhook(endpoint: EndpointDep, session: SessionDep, _key: WriteKey) -
 
 @router.post("/{webhook_id}/rotate-secret", response_model=WebhookWithSecret)
 def rotate_webhook_secret(
-    endpoint: EndpointDep, session: SessionDep, _key: WriteKey
+    endpoint: EndpointDep, session: SessionDep, keyring: KeyringDep, _key: WriteKey
 ) -> WebhookWithSecret:
     """A new signing secret, shown only now; the old one stops signing at once."""
-    return with_secret(webhooks.rotate_secret(session, endpoint=endpoint))
+    rotated = webhooks.rotate_secret(session, keyring=keyring, endpoint=endpoint)
+    return with_secret(rotated, keyring)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=DeliveriesPublic)
