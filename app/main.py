@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.api.audit_trail import AuditTrail
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
 from app.api.event_stream import StreamSlots
@@ -79,6 +80,7 @@ def create_app(
     metrics.watch_retention(lambda: _retention_tallies(settings))
     app.state.metrics = metrics
     install_error_handlers(app)
+    app.add_middleware(AuditTrail, settings=settings)
     app.add_middleware(BodySizeLimit, limit=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES)
     app.add_middleware(RequestMetrics, metrics=metrics)
     if settings.operations_token is not None:

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.api.audit_trail import act_as
 from app.api.rate_limits import KeyRates
 from app.core.config import Settings
 from app.core.db import new_session
@@ -20,6 +21,7 @@ from app.ml.runtime import Backend
 from app.models import ApiKey, Dataset, Job, Model, Team
 from app.schemas.alias import ALIAS_NAME_PATTERN
 from app.services import aliases, datasets, jobs, models, quotas, teams
+from app.services.audit import OPERATOR, Actor
 from app.services.quotas import Quota
 from app.serving.admission import TeamAdmission
 from app.serving.batcher import Batcher
@@ -115,6 +117,7 @@ def get_api_key(
     key = authenticated(session, credentials)
     caller = caller_of(session, settings, key)
     _key_rates(request).hit(caller.key_id, caller.requests_per_minute)
+    act_as(request, Actor(key.id, key.team_id))
     return key
 
 
@@ -140,7 +143,7 @@ ReadKey = Annotated[ApiKey, Depends(requires("read"))]
 WriteKey = Annotated[ApiKey, Depends(requires("write"))]
 
 
-def require_admin_token(settings: SettingsDep, credentials: Credentials) -> None:
+def require_admin_token(request: Request, settings: SettingsDep, credentials: Credentials) -> None:
     expected = settings.admin_token
     if expected is None:
         raise Forbidden("team administration is off; set ADAPTD_ADMIN_TOKEN to enable it")
@@ -148,6 +151,7 @@ def require_admin_token(settings: SettingsDep, credentials: Credentials) -> None
         credentials.credentials, expected.get_secret_value()
     ):
         raise Unauthorized("this route needs the admin token (ADAPTD_ADMIN_TOKEN)")
+    act_as(request, Actor(OPERATOR, None))
 
 
 AdminDep = Depends(require_admin_token)

@@ -2,6 +2,7 @@ from fastapi import APIRouter
 
 from app.api.routes import (
     aliases,
+    audit,
     datasets,
     jobs,
     keys,
@@ -24,3 +25,4 @@ api_router.include_router(triggers.router)
 api_router.include_router(strategies.router)
 api_router.include_router(quotas.router)
 api_router.include_router(keys.router)
+api_router.include_router(audit.router)

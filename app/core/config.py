@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     retention_trigger_fire_days: float = Field(default=30.0, gt=0)
     retention_job_event_days: float = Field(default=90.0, gt=0)
     retention_dataset_version_days: float = Field(default=30.0, gt=0)
+    retention_audit_days: float = Field(default=365.0, gt=0)
     retention_artifact_grace_hours: float = Field(default=24.0, gt=0)
 
     webhook_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)

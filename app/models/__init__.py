@@ -1,4 +1,5 @@
 from app.models.alias import Alias, AliasMove
+from app.models.audit import AuditEntry
 from app.models.base import Base
 from app.models.dataset import Dataset, DatasetExample
 from app.models.evaluation import Evaluation
@@ -16,6 +17,7 @@ __all__ = [
     "Alias",
     "AliasMove",
     "ApiKey",
+    "AuditEntry",
     "Base",
     "Dataset",
     "DatasetExample",

@@ -19,6 +19,7 @@ from app.core.config import Settings
 from app.core.storage import ArtifactStore
 from app.models import (
     TERMINAL_STATUSES,
+    AuditEntry,
     Dataset,
     Evaluation,
     IdempotencyRecord,
@@ -91,6 +92,12 @@ def rules(settings: Settings) -> list[Rule]:
                 .where(Job.status.in_(TERMINAL_STATUSES), Job.finished_at < cutoff)
             ),
             timedelta(days=settings.retention_job_event_days),
+        ),
+        Rule(
+            "audit_entry",
+            AuditEntry.id,
+            lambda cutoff: select(AuditEntry.id).where(AuditEntry.created_at < cutoff),
+            timedelta(days=settings.retention_audit_days),
         ),
         Rule(
             "dataset_version",

@@ -5,6 +5,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from adaptd.client import (
     Client,
@@ -17,7 +18,9 @@ from adaptd.client import (
 from adaptd.client.archives import unpack
 from app.api import event_stream
 from app.core.config import Settings
-from tests.factories import csv_bytes, example_rows, run_queued_jobs
+from app.core.db import new_session
+from tests.client.conftest import NO_WAIT
+from tests.factories import csv_bytes, example_rows, make_team, run_queued_jobs
 from tests.tiny_model import TINY_BASE_MODEL
 
 TINY_JOB = {"epochs": 3, "batch_size": 4, "learning_rate": 1e-3}
@@ -189,3 +192,23 @@ def test_quotas_tell_the_teams_limits_and_what_it_holds(sdk: Client, settings: S
     assert quotas.overrides == {}
     assert quotas.usage["api_keys"] == 1
     assert quotas.usage["active_jobs"] == 0
+
+
+def test_an_admin_key_pages_through_the_teams_audit_log(
+    app_client: TestClient, sqlite_settings: Settings
+) -> None:
+    with new_session(sqlite_settings) as session:
+        admin = make_team(session, "initech", scopes=("read", "write", "admin"))
+    sdk = Client("http://testserver", admin.key, http=app_client, retries=NO_WAIT)
+    first = sdk.datasets.upload(example_rows())
+    second = sdk.datasets.upload(example_rows())
+    sdk.datasets.delete(first)
+
+    logged = list(sdk.audit.list(page_size=2))
+
+    assert [(e.action, e.resource) for e in logged] == [
+        ("delete_dataset", first.id),
+        ("create_dataset", second.id),
+        ("create_dataset", first.id),
+    ]
+    assert [e.resource for e in sdk.audit.list(action="delete_dataset")] == [first.id]

@@ -2,9 +2,11 @@ from fastapi import APIRouter, Response
 from sqlalchemy.exc import IntegrityError
 
 from app.api.deps import AdminDep, AfterQuery, LimitQuery, SessionDep, SettingsDep
+from app.api.routes.audit import ActionQuery, ActorQuery, ResourceQuery, entries_page
 from app.api.routes.quotas import quotas_public
 from app.core.problems import Conflict, NotFound
 from app.models import ApiKey, Team
+from app.schemas.audit import AuditEntriesPublic
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.team import (
     ApiKeyCreate,
@@ -102,6 +104,29 @@ def list_keys(
     team = _team_or_404(session, team_id)
     page = teams.get_keys(session, team_id=team.id, limit=limit, after=after)
     return ApiKeysPublic(data=[key_public(k) for k in page.items], has_more=page.has_more)
+
+
+@router.get("/{team_id}/audit", response_model=AuditEntriesPublic)
+def list_team_audit_entries(
+    team_id: str,
+    session: SessionDep,
+    limit: LimitQuery = 20,
+    after: AfterQuery = None,
+    actor: ActorQuery = None,
+    action: ActionQuery = None,
+    resource: ResourceQuery = None,
+) -> AuditEntriesPublic:
+    """The team's audit log, as its admin keys read it at /v1/audit."""
+    team = _team_or_404(session, team_id)
+    return entries_page(
+        session,
+        team_id=team.id,
+        limit=limit,
+        after=after,
+        actor=actor,
+        action=action,
+        resource=resource,
+    )
 
 
 @router.delete("/{team_id}/keys/{key_id}", status_code=204)

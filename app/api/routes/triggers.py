@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from app.api.audit_trail import act_as
 from app.api.deps import (
     AfterQuery,
     KeyringDep,
@@ -36,6 +37,7 @@ from app.schemas.trigger import (
     TriggerWithSecret,
 )
 from app.services import dispatch, quotas, retrains, triggers
+from app.services.audit import Actor
 from app.services.idempotency import fingerprint
 from app.services.quotas import Quota
 
@@ -206,6 +208,7 @@ def fire_trigger(
     if trigger is None:
         raise NotFound(f"trigger {trigger_id} not found")
     triggers.verify(trigger, keyring, body, dict(request.headers))
+    act_as(request, Actor(f"trigger:{trigger.id}", trigger.team_id))
     message_id = request.headers["webhook-id"][:200]
     if earlier := triggers.get_fire(session, trigger_id=trigger.id, message_id=message_id):
         return _replayed(session, earlier.answer)

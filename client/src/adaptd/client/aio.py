@@ -24,6 +24,7 @@ from adaptd.client.types import (
     Acceleration,
     Alias,
     AliasMove,
+    AuditEntry,
     Dataset,
     Delivery,
     Evaluation,
@@ -68,6 +69,7 @@ class AsyncClient:
         self.triggers = Triggers(self._transport)
         self.strategies = Strategies(self._transport)
         self.quotas = TeamQuotas(self._transport)
+        self.audit = TeamAudit(self._transport)
 
     @property
     def url(self) -> str:
@@ -367,6 +369,22 @@ class Triggers(_Resource):
 class Strategies(_Resource):
     async def list(self) -> list[Strategy]:
         return (await self._transport.send(api.list_strategies())).data
+
+
+class TeamAudit(_Resource):
+    def list(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        resource: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncPager[AuditEntry]:
+        """The team's writes, newest first (needs a key with the `admin` scope)."""
+        return AsyncPager(
+            self._send,
+            lambda after: api.list_audit_entries(after, page_size, actor, action, resource),
+        )
 
 
 class TeamQuotas(_Resource):

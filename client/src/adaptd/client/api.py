@@ -9,6 +9,7 @@ from adaptd.client.calls import Call, Page
 from adaptd.client.types import (
     Acceleration,
     Alias,
+    AuditEntry,
     Dataset,
     Delivery,
     Evaluation,
@@ -278,6 +279,27 @@ def list_trigger_runs(trigger_id: str, after: str | None, limit: int) -> Call[Pa
 
 def list_strategies() -> Call[Page[Strategy]]:
     return calls.Call("GET", "/v1/strategies", calls.page_reader(Strategy))
+
+
+# audit
+
+
+def list_audit_entries(
+    after: str | None,
+    limit: int,
+    actor: str | None,
+    action: str | None,
+    resource: str | None,
+) -> Call[Page[AuditEntry]]:
+    return calls.list_page(
+        "/v1/audit",
+        AuditEntry,
+        after=after,
+        limit=limit,
+        actor=actor,
+        action=action,
+        resource=resource,
+    )
 
 
 # quotas

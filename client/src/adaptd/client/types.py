@@ -231,6 +231,20 @@ class Quotas(Resource):
     usage: dict[str, int]
 
 
+class AuditEntry(Resource):
+    """One write that took effect: who (`actor`: a key id, `operator`, `trigger:<id>`), which
+    operation (`action`), on what (`resource`), when."""
+
+    id: str
+    actor: str
+    action: str
+    method: str
+    path: str
+    resource: str | None = None
+    status_code: int
+    created_at: datetime
+
+
 class Strategy(Resource):
     strategy: str
     summary: str

@@ -1,0 +1,70 @@
+"""The audit log of a team's writes, for its admin-scoped keys (the operator reads any team's
+under /v1/teams/{team_id}/audit)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from app.api.deps import AfterQuery, LimitQuery, SessionDep, requires
+from app.models import ApiKey, AuditEntry
+from app.schemas.audit import AuditEntriesPublic, AuditEntryPublic
+from app.schemas.common import PROBLEM_RESPONSES
+from app.services import audit
+
+router = APIRouter(prefix="/audit", tags=["teams"], responses=PROBLEM_RESPONSES)
+AdminKey = Annotated[ApiKey, Depends(requires("admin"))]
+ActorQuery = Annotated[str | None, Query(max_length=60, description="Only this actor's writes.")]
+ActionQuery = Annotated[str | None, Query(max_length=100, description="Only this operation.")]
+ResourceQuery = Annotated[
+    str | None, Query(max_length=200, description="Only writes to this resource id.")
+]
+
+
+def entry_public(entry: AuditEntry) -> AuditEntryPublic:
+    return AuditEntryPublic.model_validate(entry, from_attributes=True)
+
+
+def entries_page(
+    session: Session,
+    *,
+    team_id: str,
+    limit: int,
+    after: str | None,
+    actor: str | None,
+    action: str | None,
+    resource: str | None,
+) -> AuditEntriesPublic:
+    page = audit.get_all(
+        session,
+        team_id=team_id,
+        limit=limit,
+        after=after,
+        actor=actor,
+        action=action,
+        resource=resource,
+    )
+    return AuditEntriesPublic(data=[entry_public(e) for e in page.items], has_more=page.has_more)
+
+
+@router.get("", response_model=AuditEntriesPublic)
+def list_audit_entries(
+    session: SessionDep,
+    key: AdminKey,
+    limit: LimitQuery = 20,
+    after: AfterQuery = None,
+    actor: ActorQuery = None,
+    action: ActionQuery = None,
+    resource: ResourceQuery = None,
+) -> AuditEntriesPublic:
+    """Every write this team's keys, its triggers and the operator made that took effect,
+    newest first: who, which operation, on what, when."""
+    return entries_page(
+        session,
+        team_id=key.team_id,
+        limit=limit,
+        after=after,
+        actor=actor,
+        action=action,
+        resource=resource,
+    )
