@@ -18,6 +18,8 @@ class Dataset(TimestampMixin, Base):
     parent_id: Mapped[str | None] = mapped_column(
         ForeignKey("dataset.id", ondelete="SET NULL"), default=None
     )
+    shared_rows: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    chain_depth: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
 
 
 class DatasetExample(Base):

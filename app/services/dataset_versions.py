@@ -1,4 +1,9 @@
-"""A dataset's next version: its examples plus new ones, validated together like an upload."""
+"""A dataset's next version: its examples plus new ones, validated together like an upload.
+
+A version stores only its new rows and reads the rest from the dataset it was made from, so a
+trigger call costs its own examples, not a copy of everything before it. Every
+MAX_CHAIN_DEPTH versions one is stored whole, so that reading a version never walks a long
+chain."""
 
 from sqlalchemy.orm import Session
 
@@ -7,6 +12,8 @@ from app.schemas.dataset import ExampleIn
 from app.services import datasets
 from app.services.dataset_files import RawRow
 from app.services.dataset_validation import DatasetLimits, validate_rows
+
+MAX_CHAIN_DEPTH = 32
 
 
 def create(
@@ -32,12 +39,17 @@ def create(
         for index, example in enumerate(examples)
     ]
     data = validate_rows(old + new, limits)
-    version = datasets.create(
+    if parent.chain_depth >= MAX_CHAIN_DEPTH:
+        version = datasets.create(
+            session, team_id=parent.team_id, name=parent.name, source_format="json", data=data
+        )
+        version.parent_id = parent.id
+        return version
+    return datasets.create(
         session,
         team_id=parent.team_id,
         name=parent.name,
         source_format="json",
         data=data,
+        extends=parent,
     )
-    version.parent_id = parent.id
-    return version

@@ -34,6 +34,7 @@ from app.models import (
     WebhookEvent,
 )
 from app.models.base import utcnow
+from app.services import datasets
 from app.services.queries import rowcount
 
 BATCH = 1000
@@ -104,7 +105,7 @@ def rules(settings: Settings) -> list[Rule]:
             Dataset.id,
             _unused_dataset_versions,
             timedelta(days=settings.retention_dataset_version_days),
-            _keep_lineage,
+            datasets.detach_versions,
         ),
     ]
 
@@ -122,23 +123,6 @@ def _unused_dataset_versions(cutoff: datetime) -> Select[Any]:
         ~exists().where(TriggerRun.dataset_id == Dataset.id),
         ~exists().where(Evaluation.dataset_id == Dataset.id),
     )
-
-
-def _keep_lineage(session: Session, removed: list[str]) -> None:
-    """Versions made from removed ones point at the nearest version that stays."""
-    going = set(removed)
-    parents = dict(
-        session.execute(select(Dataset.id, Dataset.parent_id).where(Dataset.id.in_(going))).all()
-    )
-    children = session.execute(
-        select(Dataset.id, Dataset.parent_id).where(
-            Dataset.parent_id.in_(going), Dataset.id.not_in(going)
-        )
-    ).all()
-    for child_id, parent_id in children:
-        while parent_id in going:
-            parent_id = parents[parent_id]
-        session.execute(update(Dataset).where(Dataset.id == child_id).values(parent_id=parent_id))
 
 
 def sweep(session: Session, applied: list[Rule]) -> dict[str, int]:

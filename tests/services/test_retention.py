@@ -25,6 +25,7 @@ from app.models import (
     WebhookEvent,
 )
 from app.models.base import utcnow
+from app.services import datasets
 from app.services.webhook_events import emit
 from tests.api.test_triggers import create_trigger, fire
 from tests.factories import (
@@ -174,3 +175,6 @@ def test_unused_dataset_versions_go_and_the_versions_after_them_keep_their_linea
     assert session.get(Dataset, trained_on) is not None
     assert session.scalar(select(func.count()).where(DatasetExample.dataset_id == superseded)) == 0
     assert client.get(f"/v1/datasets/{current}", headers=team.headers).status_code == 200
+    texts = [example.text for example in datasets.get_examples(session, dataset_id=current)]
+    assert texts[-3:] == [f"hey there number {n}" for n in range(3)]
+    assert len(texts) == session.get_one(Dataset, current).num_examples
