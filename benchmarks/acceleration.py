@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from benchmarks.common import (
+    accelerate,
     per_label,
     predict_all,
     read_split,
@@ -97,8 +98,8 @@ def _measure(
     model_id = str(job["model_id"])
     texts, truth = [row["text"] for row in test], [row["label"] for row in test]
     as_trained = score(truth, predict_all(client, model_id, texts))
-    graph = _accelerate(client, model_id, "onnx")
-    report = _accelerate(client, model_id, "int8")
+    graph = accelerate(client, model_id, "onnx")
+    report = accelerate(client, model_id, "int8")
     int8 = score(truth, predict_all(client, model_id, texts))
     reference, onnx, quantized = report["reference"], graph["accelerated"], report["accelerated"]
     return (
@@ -109,17 +110,6 @@ def _measure(
         f"{100 * as_trained.in_scope_accuracy:.1f} | {100 * int8.in_scope_accuracy:.1f} | "
         f"{100 * (int8.in_scope_accuracy - as_trained.in_scope_accuracy):+.1f} |"
     )
-
-
-def _accelerate(client: httpx.Client, model_id: str, method: str) -> dict[str, Any]:
-    answer = client.put(
-        f"/v1/models/{model_id}/acceleration",
-        json={"method": method, "max_accuracy_drop": 1.0},
-        timeout=900,
-    )
-    answer.raise_for_status()
-    report: dict[str, Any] = answer.json()
-    return report
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sklearn.metrics import f1_score
@@ -129,13 +130,44 @@ def wait_for_job(client: httpx.Client, job_id: str) -> dict[str, object]:
         progress = job.get("progress")
         step = progress.get("step") if isinstance(progress, dict) else None
         if isinstance(progress, dict) and step and step != last_step:
+            epoch = f" epoch {progress['epoch']}" if progress.get("epoch") else ""
             print(
-                f"  {job_id}: step {step}/{progress['total_steps']} "
-                f"epoch {progress['epoch']} eta {progress['eta_seconds']}s",
+                f"  {job_id}: step {step}/{progress['total_steps']}{epoch} "
+                f"eta {progress.get('eta_seconds')}s",
                 file=sys.stderr,
             )
             last_step = step
         time.sleep(5)
+
+
+def scoring_result(client: httpx.Client, answer: httpx.Response) -> dict[str, Any]:
+    """The result of the scoring job `answer` queued (an evaluation or an acceleration),
+    once a worker (the server's embedded runner) has run it."""
+    answer.raise_for_status()
+    job = wait_for_job(client, answer.json()["id"])
+    if job["status"] != "succeeded":
+        raise SystemExit(f"job {job['id']} ended {job['status']}: {job['error']}")
+    result: dict[str, Any] = job["result"]  # type: ignore[assignment]
+    return result
+
+
+def accelerate(
+    client: httpx.Client, model_id: str, method: str, max_accuracy_drop: float = 1.0
+) -> dict[str, Any]:
+    """Serve the model on `method`; the measurement."""
+    body = {"method": method, "max_accuracy_drop": max_accuracy_drop}
+    return scoring_result(client, client.put(f"/v1/models/{model_id}/acceleration", json=body))
+
+
+def evaluate(client: httpx.Client, model_id: str, dataset_id: str) -> dict[str, Any]:
+    """Score the model on the dataset; the report."""
+    answer = client.post(f"/v1/models/{model_id}/evaluate", json={"dataset_id": dataset_id})
+    scoring_result(client, answer)
+    evaluation = client.get(
+        f"/v1/models/{model_id}/evaluation", params={"dataset_id": dataset_id}
+    ).json()
+    report: dict[str, Any] = evaluation["report"]
+    return report
 
 
 def predict_all(

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import read_split, running_adaptd, upload_csv, wait_for_job
+from benchmarks.common import evaluate, read_split, running_adaptd, upload_csv, wait_for_job
 
 SHOWN = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -42,9 +42,7 @@ def main() -> None:
         if job["status"] != "succeeded":
             raise SystemExit(f"the job ended {job['status']}: {job['error']}")
         model = client.get(f"/v1/models/{job['model_id']}").json()
-        report = client.post(
-            f"/v1/models/{model['id']}/evaluate", json={"dataset_id": test}
-        ).json()["report"]
+        report = evaluate(client, model["id"], test)
     print_sweep(args.strategy, model["abstain_threshold"], report["threshold_sweep"])
 
 

@@ -21,7 +21,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.common import adaptd_server, read_split
+from benchmarks.common import accelerate, adaptd_server, read_split
 from benchmarks.load import closed_loop
 
 IDLE_FRAMES = ("Condition.wait (", "_worker (concurrent/futures/thread.py:81)")
@@ -61,15 +61,15 @@ def main() -> None:
     texts = [row["text"] for row in read_split("test")]
     random.Random(0).shuffle(texts)
     server_cores, client_cores = _cores()
-    env = {"ADAPTD_EMBEDDED_RUNNER": "false", "ADAPTD_TORCH_THREADS": str(len(server_cores))}
+    runner = "true" if args.accelerate else "false"
+    env = {"ADAPTD_EMBEDDED_RUNNER": runner, "ADAPTD_TORCH_THREADS": str(len(server_cores))}
     with (
         adaptd_server(args.data_dir, cpus=server_cores, **env) as server,
         server.client() as client,
     ):
         model = args.model or client.get("/v1/models").json()["data"][0]["id"]
         if args.accelerate:
-            body = {"method": args.accelerate, "max_accuracy_drop": 1.0}
-            client.put(f"/v1/models/{model}/acceleration", json=body).raise_for_status()
+            accelerate(client, model, args.accelerate)
         client.post(f"/v1/models/{model}/predict", json={"inputs": texts[:1]}).raise_for_status()
         with tempfile.TemporaryDirectory() as scratch:
             samples = Path(scratch) / "samples.txt"

@@ -36,6 +36,7 @@ import httpx
 
 from benchmarks.common import (
     Server,
+    accelerate,
     adaptd_server,
     free_port,
     per_label,
@@ -197,8 +198,12 @@ class _Run:
         self.seconds = seconds
 
     @contextmanager
-    def server(self) -> Iterator[Server]:
+    def server(self, *, runner: bool = False) -> Iterator[Server]:
+        """A server that only serves, or with `runner` one that also runs jobs (the
+        acceleration measurements)."""
         env = {**SERVE_ONLY, "ADAPTD_TORCH_THREADS": str(len(self.cores.server))}
+        if runner:
+            env["ADAPTD_EMBEDDED_RUNNER"] = "true"
         with adaptd_server(self.data_dir, cpus=self.cores.server, **env) as server:
             yield server
 
@@ -232,7 +237,7 @@ class _Run:
         }
         for backend in ("torch", "int8"):
             if backend == "int8":
-                with self.server() as server, server.client() as client:
+                with self.server(runner=True) as server, server.client() as client:
                     for model_id in batched_models.values():
                         _accelerate(client, model_id)
             with self.server() as server, server.client() as client:
@@ -281,11 +286,7 @@ def _base_model_path() -> str:
 
 
 def _accelerate(client: httpx.Client, model_id: str) -> None:
-    answer = client.put(
-        f"/v1/models/{model_id}/acceleration", json={"method": "int8", "max_accuracy_drop": 1.0}
-    )
-    answer.raise_for_status()
-    report = answer.json()
+    report = accelerate(client, model_id, "int8")
     print(
         f"  int8 {model_id}: accuracy {report['reference']['accuracy']:.4f} -> "
         f"{report['accelerated']['accuracy']:.4f}",

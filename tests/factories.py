@@ -1,5 +1,8 @@
 import csv
 import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +95,26 @@ def run_queued_jobs(settings: Settings) -> None:
     """Runs every queued job through the same code path the embedded runner and Celery use."""
     while run_next(settings, worker="test-runner"):
         pass
+
+
+@contextmanager
+def jobs_running(settings: Settings) -> Iterator[None]:
+    """A runner in a thread for the duration: every job queued meanwhile is run, as the
+    embedded runner would, for callers that wait on a job they queue themselves."""
+    stopping = threading.Event()
+
+    def run() -> None:
+        while not stopping.is_set():
+            if not run_next(settings, worker="test-runner"):
+                stopping.wait(0.05)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stopping.set()
+        thread.join()
 
 
 def trained_model(client: TestClient, team: TeamCredentials, settings: Settings) -> dict[str, Any]:

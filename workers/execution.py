@@ -18,8 +18,8 @@ from app.core.config import Settings
 from app.core.db import new_session
 from app.core.storage import ArtifactStore
 from app.services import leases, scheduling
+from app.services.job_work import run_job
 from app.services.leases import Lease
-from app.services.training import train_job
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
@@ -102,7 +102,7 @@ def _training_process(settings: Settings, job_id: str, lease_token: str) -> None
     pause = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: pause.set())
     threading.Thread(target=_exit_when_orphaned, daemon=True).start()
-    train_job(settings, job_id, lease_token, pause.is_set)
+    run_job(settings, job_id, lease_token, pause.is_set)
 
 
 def _exit_when_orphaned() -> None:

@@ -4,7 +4,7 @@ from app.models.base import Base
 from app.models.dataset import Dataset, DatasetExample
 from app.models.evaluation import Evaluation
 from app.models.idempotency import IdempotencyRecord
-from app.models.job import TERMINAL_STATUSES, Job, JobStatus
+from app.models.job import TERMINAL_STATUSES, Job, JobKind, JobStatus
 from app.models.job_event import JobEvent
 from app.models.model import Model
 from app.models.retention import SweepTally
@@ -25,6 +25,7 @@ __all__ = [
     "IdempotencyRecord",
     "Job",
     "JobEvent",
+    "JobKind",
     "JobStatus",
     "Model",
     "SweepTally",

@@ -20,6 +20,15 @@ class JobStatus(enum.StrEnum):
         return self in TERMINAL_STATUSES
 
 
+class JobKind(enum.StrEnum):
+    """What a job does: train a model, or score an existing one (an evaluation, or the
+    measurement that decides whether it may be served accelerated)."""
+
+    train = "train"
+    evaluate = "evaluate"
+    accelerate = "accelerate"
+
+
 TERMINAL_STATUSES = frozenset({JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled})
 
 
@@ -28,6 +37,11 @@ class Job(TimestampMixin, Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[JobKind] = mapped_column(
+        Enum(JobKind, native_enum=False, length=20), server_default="train", default=JobKind.train
+    )
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     dataset_id: Mapped[str | None] = mapped_column(
         ForeignKey("dataset.id", ondelete="SET NULL"), index=True
     )

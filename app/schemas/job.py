@@ -165,6 +165,10 @@ class JobError(BaseModel):
 
 class JobPublic(BaseModel):
     id: str
+    kind: Literal["train", "evaluate", "accelerate"] = Field(
+        description="`train` makes a model; `evaluate` and `accelerate` score the model named "
+        "by `model_id` (POST /v1/models/{id}/evaluate, PUT /v1/models/{id}/acceleration)."
+    )
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     dataset_id: str | None
     validation_dataset_id: str | None
@@ -184,7 +188,19 @@ class JobPublic(BaseModel):
     progress: JobProgress
     metrics: dict[str, float]
     error: JobError | None
-    model_id: str | None
+    model_id: str | None = Field(
+        description="The model a `train` job made, or the model an `evaluate` or `accelerate` "
+        "job scores."
+    )
+    request: dict[str, Any] | None = Field(
+        default=None,
+        description="What an `accelerate` job was asked: `method`, `max_accuracy_drop`.",
+    )
+    result: dict[str, Any] | None = Field(
+        default=None,
+        description="What a scoring job found: an `evaluate` job's `evaluation_id`; an "
+        "`accelerate` job's measurement (both accuracies, the change, agreement, speed).",
+    )
     attempt: int
     max_attempts: int
     device: str | None

@@ -46,7 +46,8 @@ class AccelerationRequest(BaseModel):
         default=0.01,
         ge=0,
         le=1,
-        description="Refuse (422, nothing changed) when accuracy falls by more than this "
+        description="The job fails (`accuracy_drop_too_large`) and nothing changes when "
+        "accuracy falls by more than this "
         "(0.01 is one point).",
     )
 

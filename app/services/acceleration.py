@@ -1,10 +1,10 @@
 """Serving a model faster, but only with the accuracy change measured first: the model as
 trained and its variant on another backend (an ONNX Runtime graph in float32, int8 or float16)
 score the same labeled examples, and the variant is served only when accuracy falls by no more
-than the caller allows."""
+than the caller allows. The API checks the request; a worker measures (a job of kind
+`accelerate`, see `scoring`)."""
 
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,53 +20,78 @@ from app.services import datasets, evaluations
 from app.services.training import validation_examples
 from app.serving.cache import ModelCache
 
+Scored = Callable[[int], None]
 
-def accelerate(
-    session: Session,
+
+class AccuracyDropTooLarge(Exception):
+    """The variant scores worse than the caller allows; the model is served as it was."""
+
+
+def check_request(session: Session, *, model: Model, method: str, dataset_id: str | None) -> None:
+    """What can be known before measuring: the method runs here and there is data to measure
+    on (422 naming the field otherwise)."""
+    try:
+        check_available(Backend(method))
+    except BackendUnavailable as error:
+        raise _invalid("method", str(error)) from error
+    if dataset_id is not None:
+        dataset = datasets.get(session, team_id=model.team_id, dataset_id=dataset_id)
+        if dataset is None:
+            raise _invalid("dataset_id", f"dataset {dataset_id} not found")
+        evaluations.check_scorable(model, dataset)
+    elif model.job_id is None or session.get(Job, model.job_id) is None:
+        raise _invalid(
+            "dataset_id", f"the job that trained model {model.id} is gone; give dataset_id"
+        )
+
+
+def measure(
+    reference: Predictor,
+    variant: Predictor,
+    examples: Sequence[LabeledExample],
     *,
-    cache: ModelCache,
-    model: Model,
     method: str,
     dataset_id: str | None,
     max_accuracy_drop: float,
+    on_scored: Scored,
 ) -> dict[str, Any]:
-    """Measure, then serve `model` with `method` if accuracy falls by at most
-    `max_accuracy_drop` on `dataset_id` (by default the model's validation data)."""
-    backend = Backend(method)
-    try:
-        check_available(backend)
-        variant = cache.load(model.artifact_key, backend)
-    except BackendUnavailable as error:
-        raise _invalid("method", str(error)) from error
-    examples = _examples(session, model, dataset_id)
-    reference, reference_labels = _measure(cache.get(model.artifact_key), examples)
-    accelerated, accelerated_labels = _measure(variant, examples)
-    change = accelerated["accuracy"] - reference["accuracy"]
-    same = sum(a == b for a, b in zip(reference_labels, accelerated_labels, strict=True))
-    report = {
+    """The report of both scoring the same examples; raises AccuracyDropTooLarge when the
+    variant's accuracy falls by more than `max_accuracy_drop`."""
+    reference_scores, reference_labels = _score(reference, examples, on_scored)
+    variant_scores, variant_labels = _score(variant, examples, on_scored)
+    change = variant_scores["accuracy"] - reference_scores["accuracy"]
+    same = sum(a == b for a, b in zip(reference_labels, variant_labels, strict=True))
+    if -change > max_accuracy_drop:
+        raise AccuracyDropTooLarge(
+            f"{method} changes accuracy by {change:+.4f} ({reference_scores['accuracy']:.4f} → "
+            f"{variant_scores['accuracy']:.4f} on {len(examples)} examples), more than "
+            f"max_accuracy_drop {max_accuracy_drop}; the model is served as it was"
+        )
+    return {
         "method": method,
         "dataset_id": dataset_id,
         "num_examples": len(examples),
-        "reference": reference,
-        "accelerated": accelerated,
+        "reference": reference_scores,
+        "accelerated": variant_scores,
         "accuracy_change": change,
         "max_accuracy_drop": max_accuracy_drop,
         "agreement": same / len(examples),
-        "measured_at": datetime.now(UTC).isoformat(),
+        "measured_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
-    if -change > max_accuracy_drop:
-        message = (
-            f"{method} changes accuracy by {change:+.4f} ({reference['accuracy']:.4f} → "
-            f"{accelerated['accuracy']:.4f} on {len(examples)} examples), more than "
-            f"max_accuracy_drop {max_accuracy_drop}; the model is served as it was"
-        )
-        raise ValidationFailed(
-            message, errors=[{"location": "max_accuracy_drop", "message": message}]
-        )
-    model.acceleration = report
-    session.commit()
-    cache.evict(model.artifact_key)
-    return report
+
+
+def examples_for(session: Session, model: Model, dataset_id: str | None) -> list[LabeledExample]:
+    """The examples to measure on: `dataset_id`'s, or the model's validation data."""
+    if dataset_id is not None:
+        dataset = datasets.get(session, team_id=model.team_id, dataset_id=dataset_id)
+        if dataset is None:
+            raise ValueError(f"dataset {dataset_id} is gone")
+        examples = evaluations.examples_to_score(session, model=model, dataset=dataset)
+    else:
+        examples = _validation_examples(session, model)
+    if not examples:
+        raise ValueError("there are no examples to measure on; give dataset_id")
+    return examples
 
 
 def stop(session: Session, *, cache: ModelCache, model: Model) -> None:
@@ -75,54 +100,37 @@ def stop(session: Session, *, cache: ModelCache, model: Model) -> None:
     cache.evict(model.artifact_key)
 
 
-def _examples(session: Session, model: Model, dataset_id: str | None) -> list[LabeledExample]:
-    if dataset_id is not None:
-        dataset = datasets.get(session, team_id=model.team_id, dataset_id=dataset_id)
-        if dataset is None:
-            raise _invalid("dataset_id", f"dataset {dataset_id} not found")
-        examples = evaluations.examples_to_score(session, model=model, dataset=dataset)
-    else:
-        examples = _validation_examples(session, model)
-    if not examples:
-        raise _invalid("dataset_id", "there are no examples to measure on; give dataset_id")
-    return examples
-
-
 def _validation_examples(session: Session, model: Model) -> list[LabeledExample]:
     job = session.get(Job, model.job_id) if model.job_id else None
     if job is None:
-        raise _invalid(
-            "dataset_id", f"the job that trained model {model.id} is gone; give dataset_id"
-        )
+        raise ValueError(f"the job that trained model {model.id} is gone; give dataset_id")
     try:
         return validation_examples(session, job)
     except ValueError as error:
-        raise _invalid(
-            "dataset_id",
-            f"the validation data of model {model.id} is gone ({error}); give dataset_id",
+        raise ValueError(
+            f"the validation data of model {model.id} is gone ({error}); give dataset_id"
         ) from error
 
 
-def _measure(
-    predictor: Predictor, examples: Sequence[LabeledExample]
+def _score(
+    predictor: Predictor, examples: Sequence[LabeledExample], on_scored: Scored
 ) -> tuple[dict[str, float], list[list[str]]]:
-    texts = [example.text for example in examples]
-    started = time.perf_counter()
-    probabilities = predictor.probabilities(texts)
-    elapsed = time.perf_counter() - started
+    scored = evaluations.probabilities_of(
+        predictor, [example.text for example in examples], on_scored
+    )
     report = evaluation_report(
         predictor.labels,
         examples,
-        probabilities.numpy(),
+        scored.probabilities.numpy(),
         multi_label=predictor.multi_label,
         thresholds=predictor.thresholds if predictor.multi_label else None,
     )
     scores = {
         "accuracy": report["accuracy"],
         "macro_f1": report["macro_f1"],
-        "texts_per_second": len(texts) / max(elapsed, 1e-9),
+        "texts_per_second": len(examples) / max(scored.seconds, 1e-9),
     }
-    labels = [prediction.labels for prediction in predictor.predictions(probabilities)]
+    labels = [prediction.labels for prediction in predictor.predictions(scored.probabilities)]
     return scores, labels
 
 

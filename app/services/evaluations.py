@@ -1,8 +1,11 @@
 """Evaluation reports of models: on their validation data when trained, on any labeled
 dataset on request."""
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+import torch
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +18,8 @@ from app.ml.evaluation import evaluation_report
 from app.ml.predictor import Predictor
 from app.models import Dataset, Evaluation, Model
 from app.services import datasets
+
+SCORE_CHUNK = 256
 
 
 def build(
@@ -31,6 +36,27 @@ def build(
     return score(predictor, model, examples, dataset_id=dataset_id, kind=kind)
 
 
+@dataclass(frozen=True)
+class Scores:
+    probabilities: torch.Tensor
+    seconds: float
+
+
+def probabilities_of(
+    predictor: Predictor, texts: Sequence[str], on_scored: Callable[[int], None]
+) -> Scores:
+    """Every text's probabilities, scored SCORE_CHUNK texts at a time; `on_scored` hears how
+    many texts each chunk scored."""
+    started = time.perf_counter()
+    chunks = []
+    for start in range(0, len(texts), SCORE_CHUNK):
+        chunk = texts[start : start + SCORE_CHUNK]
+        chunks.append(predictor.probabilities(chunk))
+        on_scored(len(chunk))
+    probabilities = torch.cat(chunks) if chunks else torch.empty(0, len(predictor.labels))
+    return Scores(probabilities, time.perf_counter() - started)
+
+
 def score(
     predictor: Predictor,
     model: Model,
@@ -38,8 +64,10 @@ def score(
     *,
     dataset_id: str | None,
     kind: str,
+    on_scored: Callable[[int], None] = lambda _count: None,
 ) -> Evaluation:
-    probabilities = predictor.probabilities([example.text for example in examples]).numpy()
+    texts = [example.text for example in examples]
+    probabilities = probabilities_of(predictor, texts, on_scored).probabilities.numpy()
     report = evaluation_report(
         predictor.labels,
         examples,
@@ -57,19 +85,14 @@ def score(
     )
 
 
-def evaluate(
-    session: Session, *, predictor: Predictor, model: Model, dataset: Dataset
-) -> Evaluation:
-    """Score `model` on every example of `dataset`, whose labels must all be the model's."""
-    examples = examples_to_score(session, model=model, dataset=dataset)
-    evaluation = score(predictor, model, examples, dataset_id=dataset.id, kind="dataset")
-    session.add(evaluation)
-    session.commit()
-    return evaluation
-
-
 def examples_to_score(session: Session, *, model: Model, dataset: Dataset) -> list[LabeledExample]:
     """The examples of `dataset`, which must be of the model's kind and labels (422 otherwise)."""
+    check_scorable(model, dataset)
+    return datasets.get_examples(session, dataset_id=dataset.id)
+
+
+def check_scorable(model: Model, dataset: Dataset) -> None:
+    """`dataset` must be of the model's kind and labels (422 otherwise)."""
     unknown = sorted(set(dataset.label_counts) - set(model.labels))
     if unknown:
         raise _invalid(f"labels {unknown} of dataset {dataset.id} are not labels of the model")
@@ -79,7 +102,6 @@ def examples_to_score(session: Session, *, model: Model, dataset: Dataset) -> li
             f"dataset {dataset.id} is {kinds[dataset.multi_label]} but the model is "
             f"{kinds[model.multi_label]}"
         )
-    return datasets.get_examples(session, dataset_id=dataset.id)
 
 
 def get_latest(session: Session, *, model_id: str, dataset_id: str | None) -> Evaluation | None:

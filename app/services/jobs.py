@@ -4,7 +4,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
-from app.models import Job, JobStatus
+from app.models import Job, JobKind, JobStatus
 from app.services import events
 from app.services.queries import Page, get_owned, paginate, rowcount
 
@@ -28,10 +28,16 @@ def create(
     validation_dataset_id: str | None,
     metadata: dict[str, Any],
     max_attempts: int = 3,
+    kind: JobKind = JobKind.train,
+    request: dict[str, Any] | None = None,
+    model_id: str | None = None,
 ) -> Job:
     job = Job(
         id=new_id("job"),
         team_id=team_id,
+        kind=kind,
+        request=request,
+        model_id=model_id,
         dataset_id=dataset_id,
         validation_dataset_id=validation_dataset_id,
         validation_split=validation_split,

@@ -141,6 +141,35 @@ def succeed(
     return True
 
 
+def complete(
+    session: Session,
+    *,
+    job_id: str,
+    lease_token: str,
+    result: dict[str, Any],
+    progress: dict[str, Any],
+    message: str,
+) -> bool:
+    """Finish a scoring job with its result, together with what it changed in the session
+    (an evaluation added, a model's acceleration set), only while the lease is ours."""
+    session.flush()
+    finished = session.execute(
+        _working(job_id, lease_token).values(
+            status=JobStatus.succeeded,
+            result=result,
+            progress=progress,
+            finished_at=func.now(),
+            lease_token=None,
+        )
+    )
+    if rowcount(finished) != 1:
+        session.rollback()
+        return False
+    session.add(events.state(job_id, "succeeded", message, **result))
+    session.commit()
+    return True
+
+
 def end_abandoned(
     session: Session, *, job_id: str, lease_token: str, exit_code: int | None
 ) -> JobStatus | None:

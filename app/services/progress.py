@@ -1,4 +1,5 @@
-"""Reports a training run into its job row and event log, under the job's lease."""
+"""Reports a job's run (training, or scoring) into its job row and event log, under the
+job's lease."""
 
 import math
 import time
@@ -97,3 +98,45 @@ def _epoch_event(job_id: str, report: EpochReport) -> JobEvent:
         validation=scores,
         best=report.is_best,
     )
+
+
+class JobRefused(Exception):
+    """The job cannot be done as asked (its model or data is gone, or its measurement fell
+    short); it fails with `code`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class CountedProgress:
+    """Progress of work counted in items (texts scored), written at most once a second."""
+
+    def __init__(self, session: Session, job_id: str, lease_token: str, total: int) -> None:
+        self.session, self.job_id, self.lease_token = session, job_id, lease_token
+        self.total = max(total, 1)
+        self.done = 0
+        self.started = time.monotonic()
+        self.last_write = 0.0
+
+    @property
+    def latest(self) -> dict[str, Any]:
+        elapsed = time.monotonic() - self.started
+        left = elapsed / self.done * (self.total - self.done) if self.done else None
+        return {
+            "step": self.done,
+            "total_steps": self.total,
+            "fraction": round(self.done / self.total, 4),
+            "eta_seconds": None if left is None else round(left),
+        }
+
+    def add(self, count: int) -> None:
+        self.done += count
+        now = time.monotonic()
+        if now - self.last_write < PROGRESS_WRITE_SECONDS and self.done < self.total:
+            return
+        self.last_write = now
+        if not leases.record_progress(
+            self.session, job_id=self.job_id, lease_token=self.lease_token, progress=self.latest
+        ):
+            raise LeaseLost(self.job_id)

@@ -7,7 +7,6 @@ import torch
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
-from app.core.db import new_session
 from app.core.ids import new_id
 from app.core.storage import ArtifactStore, size_of
 from app.ml.arguments import StrategyArguments, TrainedArguments
@@ -18,7 +17,7 @@ from app.ml.device import plan_device
 from app.ml.loading import BaseModelError
 from app.ml.out_of_scope import choose_threshold
 from app.ml.plan import RunContext, StrategyPlan, TrainedClassifier, manifest_for
-from app.ml.progress import Callbacks, PauseCheck, TrainingPaused
+from app.ml.progress import Callbacks, PauseCheck
 from app.ml.recipes import DataShape
 from app.ml.search import SearchRequest, SearchRun, TrialResult
 from app.ml.strategies import Strategy, arguments_for, run, spec_of
@@ -35,34 +34,11 @@ class _Published:
     evaluation: Evaluation | None
 
 
-def train_job(settings: Settings, job_id: str, lease_token: str, should_pause: PauseCheck) -> None:
-    """Entry point of the spawned training process."""
-    with new_session(settings) as session:
-        try:
-            _train(session, settings, job_id, lease_token, should_pause)
-        except LeaseLost:
-            return
-        except TrainingPaused as paused:
-            leases.release(session, job_id=job_id, lease_token=lease_token, step=paused.step)
-        except Exception as error:
-            session.rollback()
-            code, message = _describe_failure(error)
-            if leases.fail(
-                session, job_id=job_id, lease_token=lease_token, code=code, message=message
-            ):
-                ArtifactStore(settings.artifact_root).delete_checkpoint(job_id)
-
-
-def _train(
-    session: Session,
-    settings: Settings,
-    job_id: str,
-    lease_token: str,
-    should_pause: PauseCheck,
+def train(
+    session: Session, settings: Settings, job: Job, lease_token: str, should_pause: PauseCheck
 ) -> None:
-    job = session.get(Job, job_id)
-    if job is None or job.lease_token != lease_token:
-        raise LeaseLost(job_id)
+    """Plan, train and publish the job's model, under its lease."""
+    job_id = job.id
     plan = _plan(session, settings, job)
     device = plan_device(settings.device)
     if not leases.record_device(
@@ -354,7 +330,7 @@ def _corpus_key(dataset_id: str | None, job: Job, max_length: int) -> str:
     return f"{dataset_id}/{job.base_model}/{max_length}"
 
 
-def _describe_failure(error: Exception) -> tuple[str, str]:
+def describe_failure(error: Exception) -> tuple[str, str]:
     if isinstance(error, TrainingDataError):
         return "invalid_training_data", str(error)
     if isinstance(error, BaseModelError):

@@ -31,6 +31,20 @@ def accelerate(client: TestClient, team: TeamCredentials, model_id: str, **body:
     return client.put(f"/v1/models/{model_id}/acceleration", headers=team.headers, json=body)
 
 
+def measured(
+    client: TestClient, team: TeamCredentials, settings: Settings, model_id: str, **body: Any
+) -> dict[str, Any]:
+    """The accelerate job, queued (202, pointing at the job), run by a worker, as it ended."""
+    queued = accelerate(client, team, model_id, **body)
+    assert queued.status_code == 202, queued.text
+    job = queued.json()
+    assert (job["kind"], job["model_id"]) == ("accelerate", model_id)
+    assert queued.headers["Location"] == f"/v1/jobs/{job['id']}"
+    run_queued_jobs(settings)
+    ended: dict[str, Any] = client.get(f"/v1/jobs/{job['id']}", headers=team.headers).json()
+    return ended
+
+
 def cache_of(client: TestClient) -> ModelCache:
     cache: ModelCache = client.app.state.model_cache  # type: ignore[attr-defined]
     return cache
@@ -42,10 +56,12 @@ def test_int8_is_measured_on_the_validation_data_then_served_until_turned_off(
     model = trained_model(client, team, settings)
     validation = client.get(f"/v1/models/{model['id']}/evaluation", headers=team.headers).json()
 
-    answer = accelerate(client, team, model["id"], method="int8", max_accuracy_drop=1.0)
+    job = measured(client, team, settings, model["id"], method="int8", max_accuracy_drop=1.0)
 
-    assert answer.status_code == 200, answer.text
-    report = answer.json()
+    assert job["status"] == "succeeded", job
+    assert job["request"] == {"method": "int8", "max_accuracy_drop": 1.0}
+    assert job["progress"]["fraction"] == 1.0
+    report = job["result"]
     assert report["method"] == "int8"
     assert report["dataset_id"] is None
     assert report["num_examples"] == validation["report"]["num_examples"]
@@ -115,13 +131,12 @@ def test_a_drop_beyond_the_allowed_one_is_refused_and_changes_nothing(
     dataset = client.post("/v1/datasets", headers=team.headers, json={"examples": examples})
     assert dataset.status_code == 201, dataset.text
 
-    refused = accelerate(client, team, model_id, dataset_id=dataset.json()["id"])
+    refused = measured(client, team, settings, model_id, dataset_id=dataset.json()["id"])
 
-    assert refused.status_code == 422, refused.text
-    problem = refused.json()
-    assert problem["errors"][0]["location"] == "max_accuracy_drop"
-    assert "1.0000 →" in problem["detail"]
-    assert "served as it was" in problem["detail"]
+    assert refused["status"] == "failed", refused
+    assert refused["error"]["code"] == "accuracy_drop_too_large"
+    assert "1.0000 →" in refused["error"]["message"]
+    assert "served as it was" in refused["error"]["message"]
     shown = client.get(f"/v1/models/{model_id}", headers=team.headers).json()
     assert shown["acceleration"] is None
     assert cache_of(client).peek(model_id, Backend.int8) is None
@@ -160,11 +175,11 @@ def test_onnx_float32_serves_the_same_answers_as_the_model_as_trained(
     model = trained_model(client, team, settings)
     as_trained = predict(client, team, model["id"])
 
-    answer = accelerate(client, team, model["id"], method="onnx", max_accuracy_drop=0.0)
+    job = measured(client, team, settings, model["id"], method="onnx", max_accuracy_drop=0.0)
 
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["agreement"] == 1.0
-    assert answer.json()["accuracy_change"] == 0.0
+    assert job["status"] == "succeeded", job
+    assert job["result"]["agreement"] == 1.0
+    assert job["result"]["accuracy_change"] == 0.0
     served = predict(client, team, model["id"])
     assert cache_of(client).peek(model["id"], Backend.onnx) is not None
     assert [p["label"] for p in served] == [p["label"] for p in as_trained]

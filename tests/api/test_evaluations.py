@@ -1,7 +1,7 @@
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
-from tests.factories import INTENTS, TeamCredentials, example_rows, trained_model
+from tests.factories import INTENTS, TeamCredentials, example_rows, run_queued_jobs, trained_model
 
 
 def evaluate(client: TestClient, team: TeamCredentials, model_id: str, dataset_id: str) -> object:
@@ -10,7 +10,7 @@ def evaluate(client: TestClient, team: TeamCredentials, model_id: str, dataset_i
     )
 
 
-def test_evaluate_model_on_a_dataset_keeps_the_report(
+def test_evaluation_runs_as_a_job_on_a_worker_and_keeps_the_report(
     client: TestClient, team: TeamCredentials, settings: Settings
 ) -> None:
     model = trained_model(client, team, settings)
@@ -18,22 +18,46 @@ def test_evaluate_model_on_a_dataset_keeps_the_report(
         "/v1/datasets", headers=team.headers, json={"examples": example_rows()}
     ).json()
 
-    created = evaluate(client, team, model["id"], dataset["id"])
-    latest = client.get(
-        f"/v1/models/{model['id']}/evaluation",
-        headers=team.headers,
-        params={"dataset_id": dataset["id"]},
-    )
-    validation = client.get(f"/v1/models/{model['id']}/evaluation", headers=team.headers)
+    queued = evaluate(client, team, model["id"], dataset["id"])
+    assert queued.status_code == 202, queued.text  # type: ignore[attr-defined]
+    job = queued.json()  # type: ignore[attr-defined]
+    assert (job["kind"], job["status"], job["model_id"]) == ("evaluate", "queued", model["id"])
+    assert queued.headers["Location"] == f"/v1/jobs/{job['id']}"  # type: ignore[attr-defined]
+    on_dataset = {"dataset_id": dataset["id"]}
+    path = f"/v1/models/{model['id']}/evaluation"
+    assert client.get(path, headers=team.headers, params=on_dataset).status_code == 404
 
-    assert created.status_code == 201, created.text  # type: ignore[attr-defined]
-    report = created.json()["report"]  # type: ignore[attr-defined]
+    run_queued_jobs(settings)
+    done = client.get(f"/v1/jobs/{job['id']}", headers=team.headers).json()
+    latest = client.get(path, headers=team.headers, params=on_dataset).json()
+    validation = client.get(path, headers=team.headers).json()
+
+    assert done["status"] == "succeeded", done
+    assert done["progress"]["fraction"] == 1.0
+    assert done["result"] == {"evaluation_id": latest["id"]}
+    report = latest["report"]
     assert report["num_examples"] == 15
     assert {"accuracy", "macro_f1", "micro_f1", "expected_calibration_error"} <= set(report)
     assert [row["support"] for row in report["per_label"].values()] == [5, 5, 5]
-    assert latest.json() == created.json()  # type: ignore[attr-defined]
-    assert validation.json()["kind"] == "validation"
-    assert validation.json()["dataset_id"] is None
+    assert validation["kind"] == "validation"
+    assert validation["dataset_id"] is None
+
+
+def test_an_evaluation_of_a_model_deleted_before_it_ran_fails_saying_so(
+    client: TestClient, team: TeamCredentials, settings: Settings
+) -> None:
+    model = trained_model(client, team, settings)
+    dataset = client.post(
+        "/v1/datasets", headers=team.headers, json={"examples": example_rows()}
+    ).json()
+    job = evaluate(client, team, model["id"], dataset["id"]).json()  # type: ignore[attr-defined]
+
+    assert client.delete(f"/v1/models/{model['id']}", headers=team.headers).status_code == 204
+    run_queued_jobs(settings)
+    done = client.get(f"/v1/jobs/{job['id']}", headers=team.headers).json()
+
+    assert done["status"] == "failed"
+    assert done["error"]["code"] == "model_gone"
 
 
 def test_evaluate_rejects_a_dataset_with_other_labels(

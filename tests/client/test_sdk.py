@@ -11,6 +11,7 @@ from adaptd.client import (
     Client,
     Conflict,
     CorruptDownload,
+    JobFailed,
     JobUpdate,
     NotFound,
     ValidationError,
@@ -19,8 +20,15 @@ from adaptd.client.archives import unpack
 from app.api import event_stream
 from app.core.config import Settings
 from app.core.db import new_session
+from tests.api.test_acceleration import PROBE_TEXTS, with_a_head_int8_cannot_hold
 from tests.client.conftest import NO_WAIT
-from tests.factories import csv_bytes, example_rows, make_team, run_queued_jobs
+from tests.factories import (
+    csv_bytes,
+    example_rows,
+    jobs_running,
+    make_team,
+    run_queued_jobs,
+)
 from tests.tiny_model import TINY_BASE_MODEL
 
 TINY_JOB = {"epochs": 3, "batch_size": 4, "learning_rate": 1e-3}
@@ -133,7 +141,9 @@ def test_model_predict_evaluation_download_and_alias_history(
     rolled = sdk.aliases.rollback("router", reason="second was worse")
     predictions = sdk.models.predict("router", ["hello there", "refund my payment"], top_k=2)
     evaluation = sdk.models.evaluation(first_model)
-    scored = sdk.models.evaluate(first_model, dataset)
+    with jobs_running(sqlite_settings):
+        scored = sdk.models.evaluate(first_model, dataset, timeout=120)
+        accelerated = sdk.models.accelerate(first_model, method="onnx", max_accuracy_drop=0.0)
     folder = sdk.models.download(first_model, tmp_path / "models")
 
     assert rolled.model_id == first_model
@@ -146,6 +156,8 @@ def test_model_predict_evaluation_download_and_alias_history(
     assert [len(p.scores) for p in predictions.predictions] == [2, 2]
     assert {"accuracy", "macro_f1", "per_label"} <= set(evaluation.report)
     assert scored.dataset_id == dataset.id
+    assert accelerated.agreement == 1.0
+    assert sdk.models.get(first_model).acceleration == accelerated
     assert folder == tmp_path / "models" / first_model
     assert (folder / "config.json").is_file()
     assert (folder / "adaptd.json").is_file()
@@ -212,3 +224,22 @@ def test_an_admin_key_pages_through_the_teams_audit_log(
         ("create_dataset", first.id),
     ]
     assert [e.resource for e in sdk.audit.list(action="delete_dataset")] == [first.id]
+
+
+def test_an_acceleration_that_loses_accuracy_raises_job_failed_and_serves_as_before(
+    sdk: Client, sqlite_settings: Settings
+) -> None:
+    job = sdk.jobs.create(sdk.datasets.upload(example_rows()), base_model=TINY_BASE_MODEL)
+    run_queued_jobs(sqlite_settings)
+    model_id = sdk.jobs.get(job).model_id or ""
+    with_a_head_int8_cannot_hold(sqlite_settings.artifact_root / model_id)
+    served = sdk.models.predict(model_id, PROBE_TEXTS).predictions
+    dataset = sdk.datasets.upload(
+        [{"text": t, "label": p.label or ""} for t, p in zip(PROBE_TEXTS, served, strict=True)]
+    )
+
+    with jobs_running(sqlite_settings), pytest.raises(JobFailed) as failed:
+        sdk.models.accelerate(model_id, method="int8", dataset=dataset, timeout=120)
+
+    assert failed.value.job.error.code == "accuracy_drop_too_large"
+    assert sdk.models.get(model_id).acceleration is None

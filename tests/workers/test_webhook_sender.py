@@ -45,8 +45,9 @@ def sender_settings(settings: Settings) -> Settings:
 def subscribe(
     session: Session, team_id: str, url: str, secret: str = "whsec_dGVzdHNlY3JldA=="
 ) -> str:
+    """Stored as secrets were before they were sealed (plaintext), which senders still open."""
     endpoint = WebhookEndpoint(
-        id=new_id("whk"), team_id=team_id, url=url, events=["job.queued"], secret=secret
+        id=new_id("whk"), team_id=team_id, url=url, events=["job.queued"], sealed_secret=secret
     )
     session.add(endpoint)
     session.commit()

@@ -33,6 +33,7 @@ def to_public(job: Job) -> JobPublic:
     )
     return JobPublic(
         id=job.id,
+        kind=job.kind.value,
         status=job.status.value,
         dataset_id=job.dataset_id,
         validation_dataset_id=job.validation_dataset_id,
@@ -53,6 +54,8 @@ def to_public(job: Job) -> JobPublic:
         metrics=job.metrics,
         error=error,
         model_id=job.model_id,
+        request=job.request,
+        result=job.result,
         attempt=job.attempt,
         max_attempts=job.max_attempts,
         device=job.device,

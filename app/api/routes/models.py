@@ -1,8 +1,9 @@
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import (
@@ -19,13 +20,16 @@ from app.api.deps import (
     SettingsDep,
     StoreDep,
     WriteKey,
-    served_backend,
 )
 from app.api.idempotency import IdempotencyKey, run_once
+from app.api.routes.jobs import to_public as job_public
 from app.core.archives import tar_gz_chunks
+from app.core.config import Settings
 from app.core.problems import NotFound, ValidationFailed
-from app.models import Evaluation, Model
+from app.core.queue import publish_training
+from app.models import Evaluation, Job, Model
 from app.schemas.common import OVERLOADED_RESPONSE, PROBLEM_RESPONSES
+from app.schemas.job import JobPublic
 from app.schemas.model import (
     AccelerationPublic,
     AccelerationRequest,
@@ -37,7 +41,7 @@ from app.schemas.model import (
     PredictRequest,
     PredictResponse,
 )
-from app.services import acceleration, datasets, evaluations, models
+from app.services import acceleration, dispatch, evaluations, models, scoring_requests
 from app.services.idempotency import fingerprint
 from app.serving.answers import predict_answer
 
@@ -152,28 +156,46 @@ async def predict(
     return Response(predict_answer(model.id, predictor.labels, ranking), media_type=JSON)
 
 
-@router.put("/{model_id}/acceleration", response_model=AccelerationPublic)
+@router.put("/{model_id}/acceleration", status_code=202, response_model=JobPublic)
 def accelerate_model(
     body: AccelerationRequest,
     model: ModelDep,
+    request: Request,
+    response: Response,
     session: SessionDep,
-    cache: ModelCacheDep,
-    _key: WriteKey,
-) -> AccelerationPublic:
+    settings: SettingsDep,
+    key: WriteKey,
+    idempotency_key: IdempotencyKey = None,
+) -> JobPublic | JSONResponse:
     """Serve the model from an ONNX Runtime graph of it: `int8` (quantized, CPU), `onnx`
-    (float32) or `fp16` (GPU). The model as trained and the graph first score the same
-    labeled examples (the model's validation data, or `dataset_id`); the answer reports both.
-    When accuracy falls by more than `max_accuracy_drop`, or this server cannot run the
-    method, the answer is 422 and the model is served as before."""
-    report = acceleration.accelerate(
+    (float32) or `fp16` (GPU). A job (kind `accelerate`, run by a worker) first scores the
+    same labeled examples (the model's validation data, or `dataset_id`) with the model as
+    trained and with the graph; only when accuracy falls by no more than
+    `max_accuracy_drop` does the model switch, and the job's `result` reports both. Otherwise
+    the job fails with `accuracy_drop_too_large` and the model is served as before. A
+    method this server cannot run is a 422 at once."""
+
+    def submit() -> JobPublic:
+        job = scoring_requests.submit_acceleration(
+            session,
+            settings=settings,
+            model=model,
+            method=body.method,
+            dataset_id=body.dataset_id,
+            max_accuracy_drop=body.max_accuracy_drop,
+        )
+        return _queued(request, response, session, settings, job)
+
+    return run_once(
         session,
-        cache=cache,
-        model=model,
-        method=body.method,
-        dataset_id=body.dataset_id,
-        max_accuracy_drop=body.max_accuracy_drop,
+        key=idempotency_key,
+        team_id=key.team_id,
+        scope="PUT /v1/models/{id}/acceleration",
+        request_fingerprint=fingerprint(model.id, body.model_dump(mode="json")),
+        status_code=202,
+        work=submit,
+        settings=settings,
     )
-    return AccelerationPublic.model_validate(report)
 
 
 @router.delete("/{model_id}/acceleration", status_code=204)
@@ -185,38 +207,48 @@ def stop_accelerating_model(
     return Response(status_code=204)
 
 
-@router.post("/{model_id}/evaluate", status_code=201, response_model=EvaluationPublic)
+@router.post("/{model_id}/evaluate", status_code=202, response_model=JobPublic)
 def evaluate_model(
     body: EvaluateRequest,
     model: ModelDep,
+    request: Request,
+    response: Response,
     session: SessionDep,
     settings: SettingsDep,
-    cache: ModelCacheDep,
     key: WriteKey,
     idempotency_key: IdempotencyKey = None,
-) -> EvaluationPublic | JSONResponse:
-    """Score the model on every example of a labeled dataset; the report is kept."""
-    dataset = datasets.get(session, team_id=key.team_id, dataset_id=body.dataset_id)
-    if dataset is None:
-        message = f"dataset {body.dataset_id} not found"
-        raise ValidationFailed(message, errors=[{"location": "dataset_id", "message": message}])
+) -> JobPublic | JSONResponse:
+    """Score the model on every example of a labeled dataset, in a job (kind `evaluate`, run
+    by a worker); when it succeeds its `result` names the evaluation, which
+    GET /v1/models/{id}/evaluation?dataset_id= returns."""
 
-    def evaluate() -> EvaluationPublic:
-        predictor = cache.get(model.artifact_key, served_backend(model))
-        return evaluation_public(
-            evaluations.evaluate(session, predictor=predictor, model=model, dataset=dataset)
+    def submit() -> JobPublic:
+        job = scoring_requests.submit_evaluation(
+            session, settings=settings, model=model, dataset_id=body.dataset_id
         )
+        return _queued(request, response, session, settings, job)
 
     return run_once(
         session,
         key=idempotency_key,
         team_id=key.team_id,
         scope="POST /v1/models/{id}/evaluate",
-        request_fingerprint=fingerprint(model.id, dataset.id),
-        status_code=201,
-        work=evaluate,
+        request_fingerprint=fingerprint(model.id, body.dataset_id),
+        status_code=202,
+        work=submit,
         settings=settings,
     )
+
+
+def _queued(
+    request: Request, response: Response, session: Session, settings: Settings, job: Job
+) -> JobPublic:
+    """The queued job's answer, its publication to the workers where there are any."""
+    celery = request.app.state.celery
+    if celery is not None:
+        dispatch.publish_due(session, settings=settings, send=partial(publish_training, celery))
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return job_public(job)
 
 
 @router.get("/{model_id}/evaluation", response_model=EvaluationPublic)

@@ -7,7 +7,6 @@ from urllib.parse import quote
 from adaptd.client import calls
 from adaptd.client.calls import Call, Page
 from adaptd.client.types import (
-    Acceleration,
     Alias,
     AuditEntry,
     Dataset,
@@ -137,9 +136,9 @@ def predict(
     return calls.post(f"/v1/models/{segment(model_or_alias)}/predict", Predictions, body)
 
 
-def evaluate(model_id: str, dataset_id: str) -> Call[Evaluation]:
+def evaluate(model_id: str, dataset_id: str) -> Call[Job]:
     body = {"dataset_id": dataset_id}
-    return calls.post(f"/v1/models/{segment(model_id)}/evaluate", Evaluation, body)
+    return calls.post(f"/v1/models/{segment(model_id)}/evaluate", Job, body)
 
 
 def get_evaluation(model_id: str, dataset_id: str | None) -> Call[Evaluation]:
@@ -149,11 +148,11 @@ def get_evaluation(model_id: str, dataset_id: str | None) -> Call[Evaluation]:
 
 def accelerate(
     model_id: str, method: str, dataset_id: str | None, max_accuracy_drop: float | None
-) -> Call[Acceleration]:
+) -> Call[Job]:
     body = calls.without_none(
         {"method": method, "dataset_id": dataset_id, "max_accuracy_drop": max_accuracy_drop}
     )
-    return calls.put(f"/v1/models/{segment(model_id)}/acceleration", Acceleration, body)
+    return calls.put(f"/v1/models/{segment(model_id)}/acceleration", Job, body)
 
 
 def stop_acceleration(model_id: str) -> Call[None]:

@@ -20,6 +20,16 @@ class ConnectionFailed(AdaptdError):
     """The service could not be reached, or the connection broke, after every retry."""
 
 
+class JobFailed(AdaptdError):
+    """A job the call waited for ended without succeeding; `job` is how it ended."""
+
+    def __init__(self, job: Any) -> None:
+        self.job = job
+        error = job.error
+        reason = f"{error.code}: {error.message}" if error is not None else job.status
+        super().__init__(f"job {job.id} {job.status}: {reason}")
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One problem with the request: where (`body.examples[3].label`, `line 7`) and what."""

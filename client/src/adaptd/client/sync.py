@@ -15,7 +15,7 @@ from adaptd.client import api, config
 from adaptd.client.api import JobOptions, id_of
 from adaptd.client.archives import unpack
 from adaptd.client.calls import DEFAULT_PAGE_SIZE, Call, nothing
-from adaptd.client.errors import ConnectionFailed
+from adaptd.client.errors import ConnectionFailed, JobFailed
 from adaptd.client.paging import Pager
 from adaptd.client.retries import Retries
 from adaptd.client.signing import fire_call
@@ -208,9 +208,17 @@ class Models(_Resource):
         )
         return self._transport.send(call)
 
-    def evaluate(self, model: str | Model, dataset: str | Dataset) -> Evaluation:
-        """Score the model on a labeled dataset of the team; the report is kept."""
+    def start_evaluation(self, model: str | Model, dataset: str | Dataset) -> Job:
+        """Queue a job that scores the model on a labeled dataset of the team."""
         return self._transport.send(api.evaluate(id_of(model), id_of(dataset)))
+
+    def evaluate(
+        self, model: str | Model, dataset: str | Dataset, *, timeout: float | None = None
+    ) -> Evaluation:
+        """Score the model on a labeled dataset of the team (a job, run by a worker; this
+        waits for it) and return the report, which is kept. Raises JobFailed if it fails."""
+        self._finished(self.start_evaluation(model, dataset), timeout)
+        return self.evaluation(model, dataset=dataset)
 
     def evaluation(self, model: str | Model, *, dataset: str | Dataset | None = None) -> Evaluation:
         """The validation report, or the latest on `dataset`."""
@@ -224,10 +232,35 @@ class Models(_Resource):
         method: str = "int8",
         dataset: str | Dataset | None = None,
         max_accuracy_drop: float | None = None,
+        timeout: float | None = None,
     ) -> Acceleration:
+        """Serve the model on `method` once a job (run by a worker; this waits for it) has
+        measured that accuracy falls by at most `max_accuracy_drop`; the measurement.
+        Raises JobFailed (code `accuracy_drop_too_large`) when it falls further."""
+        job = self.start_acceleration(
+            model, method=method, dataset=dataset, max_accuracy_drop=max_accuracy_drop
+        )
+        ended = self._finished(job, timeout)
+        return Acceleration.model_validate(ended.result)
+
+    def start_acceleration(
+        self,
+        model: str | Model,
+        *,
+        method: str = "int8",
+        dataset: str | Dataset | None = None,
+        max_accuracy_drop: float | None = None,
+    ) -> Job:
+        """Queue the job that measures `method` and switches the model to it if it holds."""
         dataset_id = id_of(dataset) if dataset is not None else None
         call = api.accelerate(id_of(model), method, dataset_id, max_accuracy_drop)
         return self._transport.send(call)
+
+    def _finished(self, job: Job, timeout: float | None) -> Job:
+        ended = Jobs(self._transport).wait(job, timeout=timeout)
+        if ended.status != "succeeded":
+            raise JobFailed(ended)
+        return ended
 
     def stop_acceleration(self, model: str | Model) -> None:
         self._transport.send(api.stop_acceleration(id_of(model)))

@@ -43,6 +43,7 @@ class JobError(Resource):
 
 class Job(Resource):
     id: str
+    kind: str = Field(default="train", description="train, evaluate or accelerate")
     status: JobStatus
     dataset_id: str | None
     strategy: str
@@ -57,6 +58,10 @@ class Job(Resource):
     metrics: dict[str, float]
     error: JobError | None = None
     model_id: str | None = None
+    request: dict[str, Any] | None = None
+    result: dict[str, Any] | None = Field(
+        default=None, description="A scoring job's outcome: its evaluation_id, or measurement."
+    )
     attempt: int
     max_attempts: int
     device: str | None = None

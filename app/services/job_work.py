@@ -1,0 +1,39 @@
+"""The entry point of a job's process: a training job trains, a scoring job scores, both
+under the job's lease; a failure ends the job with a code that says what went wrong."""
+
+from app.core.config import Settings
+from app.core.db import new_session
+from app.core.storage import ArtifactStore
+from app.ml.progress import PauseCheck, TrainingPaused
+from app.models import Job, JobKind
+from app.services import leases, scoring, training
+from app.services.progress import JobRefused, LeaseLost
+
+
+def run_job(settings: Settings, job_id: str, lease_token: str, should_pause: PauseCheck) -> None:
+    with new_session(settings) as session:
+        try:
+            job = session.get(Job, job_id)
+            if job is None or job.lease_token != lease_token:
+                raise LeaseLost(job_id)
+            if job.kind is JobKind.train:
+                training.train(session, settings, job, lease_token, should_pause)
+            else:
+                scoring.run(session, settings, job, lease_token)
+        except LeaseLost:
+            return
+        except TrainingPaused as paused:
+            leases.release(session, job_id=job_id, lease_token=lease_token, step=paused.step)
+        except Exception as error:
+            session.rollback()
+            code, message = _described(error)
+            if leases.fail(
+                session, job_id=job_id, lease_token=lease_token, code=code, message=message
+            ):
+                ArtifactStore(settings.artifact_root).delete_checkpoint(job_id)
+
+
+def _described(error: Exception) -> tuple[str, str]:
+    if isinstance(error, JobRefused):
+        return error.code, str(error)
+    return training.describe_failure(error)
