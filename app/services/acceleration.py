@@ -18,7 +18,6 @@ from app.ml.runtime import Backend, BackendUnavailable, check_available
 from app.models import Job, Model
 from app.services import datasets, evaluations
 from app.services.training import validation_examples
-from app.serving.cache import ModelCache
 
 Scored = Callable[[int], None]
 
@@ -94,10 +93,9 @@ def examples_for(session: Session, model: Model, dataset_id: str | None) -> list
     return examples
 
 
-def stop(session: Session, *, cache: ModelCache, model: Model) -> None:
+def stop(session: Session, *, model: Model) -> None:
     model.acceleration = None
-    session.commit()
-    cache.evict(model.artifact_key)
+    session.flush()
 
 
 def _validation_examples(session: Session, model: Model) -> list[LabeledExample]:

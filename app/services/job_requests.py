@@ -22,11 +22,9 @@ DEFAULT_VALIDATION_SPLIT = 0.1
 
 
 def submit(session: Session, *, team_id: str, request: JobCreate, settings: Settings) -> Job:
-    """A job a team asked for: within its `active_jobs` quota, checked, added and committed."""
+    """A job a team asked for: within its `active_jobs` quota, checked and added."""
     quotas.check_room(session, settings=settings, team_id=team_id, quota=Quota.active_jobs)
-    job = add(session, team_id=team_id, request=request, settings=settings)
-    session.commit()
-    return job
+    return add(session, team_id=team_id, request=request, settings=settings)
 
 
 def add(session: Session, *, team_id: str, request: JobCreate, settings: Settings) -> Job:

@@ -111,7 +111,7 @@ def request_cancel(session: Session, *, job: Job) -> Job:
     )
     if rowcount(asked):
         session.add(events.note(job.id, "info", "cancel requested; stopping the training"))
-    session.commit()
+    session.flush()
     session.refresh(job)
     return job
 

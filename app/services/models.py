@@ -38,5 +38,5 @@ def update(session: Session, *, model: Model, abstain_threshold: float | None) -
             message, errors=[{"location": "abstain_threshold", "message": message}]
         )
     model.abstain_threshold = abstain_threshold
-    session.commit()
+    session.flush()
     return model

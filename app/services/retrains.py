@@ -71,7 +71,7 @@ def fire(
         trigger.rerun_requested = True
     answer = {"run_id": run.id, "coalesced": coalesced, "dataset_id": trigger.dataset_id}
     triggers.record_fire(session, trigger_id=trigger.id, message_id=message_id, answer=answer)
-    session.commit()
+    session.flush()
     return Fired(run, coalesced, trigger.dataset_id)
 
 

@@ -58,5 +58,5 @@ def _submit(
         validation_dataset_id=None,
         metadata={},
     )
-    session.commit()
+    session.flush()
     return job

@@ -54,7 +54,7 @@ def create(session: Session, *, keyring: Keyring, team_id: str, request: Trigger
     )
     session.add(trigger)
     try:
-        session.commit()
+        session.flush()
     except IntegrityError:
         session.rollback()
         raise Conflict(f"the team already has a trigger named {request.name!r}") from None
@@ -63,7 +63,7 @@ def create(session: Session, *, keyring: Keyring, team_id: str, request: Trigger
 
 def delete(session: Session, *, trigger: Trigger) -> None:
     session.delete(trigger)
-    session.commit()
+    session.flush()
 
 
 def verify(trigger: Trigger, keyring: Keyring, body: bytes, headers: dict[str, str]) -> None:

@@ -41,7 +41,7 @@ def create(
         enabled=True,
     )
     session.add(endpoint)
-    session.commit()
+    session.flush()
     return endpoint
 
 
@@ -60,7 +60,7 @@ def update(
     if enabled is not None:
         endpoint.enabled = enabled
         endpoint.disabled_reason = None if enabled else "disabled by the team"
-    session.commit()
+    session.flush()
     return endpoint
 
 
@@ -68,13 +68,13 @@ def rotate_secret(
     session: Session, *, keyring: Keyring, endpoint: WebhookEndpoint
 ) -> WebhookEndpoint:
     endpoint.sealed_secret = keyring.seal(new_secret())
-    session.commit()
+    session.flush()
     return endpoint
 
 
 def delete(session: Session, *, endpoint: WebhookEndpoint) -> None:
     session.delete(endpoint)
-    session.commit()
+    session.flush()
 
 
 def get_deliveries(
@@ -95,5 +95,5 @@ def redeliver(session: Session, *, delivery: WebhookDelivery) -> WebhookDelivery
     """Send the same event (same `webhook-id`) to the same endpoint again, as a new delivery."""
     again = pending_delivery(delivery.endpoint_id, delivery.event)
     session.add(again)
-    session.commit()
+    session.flush()
     return again

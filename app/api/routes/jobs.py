@@ -79,6 +79,7 @@ def create_job(
 
     def submit() -> JobPublic:
         job = job_requests.submit(session, team_id=key.team_id, request=body, settings=settings)
+        session.commit()
         celery = request.app.state.celery
         if celery is not None:
             dispatch.publish_due(session, settings=settings, send=partial(publish_training, celery))
@@ -126,7 +127,9 @@ def cancel_job(
     def cancel() -> JobPublic:
         if job.status.is_terminal:
             raise Conflict(f"job {job.id} already ended {job.status.value}; nothing to cancel")
-        return to_public(jobs.request_cancel(session, job=job))
+        cancelled = jobs.request_cancel(session, job=job)
+        session.commit()
+        return to_public(cancelled)
 
     return run_once(
         session,

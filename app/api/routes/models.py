@@ -108,6 +108,7 @@ def update_model(
 ) -> ModelPublic:
     """Set the model's abstain threshold (the only setting a trained model has)."""
     models.update(session, model=model, abstain_threshold=body.abstain_threshold)
+    session.commit()
     return to_public(model)
 
 
@@ -203,7 +204,9 @@ def stop_accelerating_model(
     model: ModelDep, session: SessionDep, cache: ModelCacheDep, _key: WriteKey
 ) -> Response:
     """Serve the model as trained again."""
-    acceleration.stop(session, cache=cache, model=model)
+    acceleration.stop(session, model=model)
+    session.commit()
+    cache.evict(model.artifact_key)
     return Response(status_code=204)
 
 
@@ -243,7 +246,8 @@ def evaluate_model(
 def _queued(
     request: Request, response: Response, session: Session, settings: Settings, job: Job
 ) -> JobPublic:
-    """The queued job's answer, its publication to the workers where there are any."""
+    """The queued job's answer, committed and published to the workers where there are any."""
+    session.commit()
     celery = request.app.state.celery
     if celery is not None:
         dispatch.publish_due(session, settings=settings, send=partial(publish_training, celery))

@@ -103,6 +103,7 @@ def create_trigger(
     def create() -> TriggerWithSecret:
         quotas.check_room(session, settings=settings, team_id=key.team_id, quota=Quota.triggers)
         trigger = triggers.create(session, keyring=keyring, team_id=key.team_id, request=body)
+        session.commit()
         return with_secret(request, trigger, keyring)
 
     return run_once(
@@ -138,6 +139,7 @@ def get_trigger_route(trigger: TriggerDep, request: Request) -> TriggerPublic:
 @router.delete("/{trigger_id}", status_code=204)
 def delete_trigger(trigger: TriggerDep, session: SessionDep, _key: WriteKey) -> Response:
     triggers.delete(session, trigger=trigger)
+    session.commit()
     return Response(status_code=204)
 
 
@@ -217,6 +219,7 @@ def fire_trigger(
         fired = retrains.fire(
             session, trigger=trigger, message_id=message_id, examples=examples, settings=settings
         )
+        session.commit()
     except IntegrityError:
         session.rollback()
         earlier = triggers.get_fire(session, trigger_id=trigger.id, message_id=message_id)

@@ -96,6 +96,7 @@ def create_webhook(
         endpoint = webhooks.create(
             session, keyring=keyring, team_id=key.team_id, url=body.url, events=body.events
         )
+        session.commit()
         return with_secret(endpoint, keyring)
 
     return run_once(
@@ -137,12 +138,14 @@ def update_webhook(
     updated = webhooks.update(
         session, endpoint=endpoint, url=body.url, events=body.events, enabled=body.enabled
     )
+    session.commit()
     return to_public(updated)
 
 
 @router.delete("/{webhook_id}", status_code=204)
 def delete_webhook(endpoint: EndpointDep, session: SessionDep, _key: WriteKey) -> Response:
     webhooks.delete(session, endpoint=endpoint)
+    session.commit()
     return Response(status_code=204)
 
 
@@ -152,6 +155,7 @@ def rotate_webhook_secret(
 ) -> WebhookWithSecret:
     """A new signing secret, shown only now; the old one stops signing at once."""
     rotated = webhooks.rotate_secret(session, keyring=keyring, endpoint=endpoint)
+    session.commit()
     return with_secret(rotated, keyring)
 
 
@@ -176,7 +180,9 @@ def redeliver(
     delivery = webhooks.get_delivery(session, endpoint_id=endpoint.id, delivery_id=delivery_id)
     if delivery is None:
         raise NotFound(f"delivery {delivery_id} of webhook {endpoint.id} not found")
-    return delivery_public(webhooks.redeliver(session, delivery=delivery))
+    again = webhooks.redeliver(session, delivery=delivery)
+    session.commit()
+    return delivery_public(again)
 
 
 def _check_url(url: str, settings: Settings) -> None:
