@@ -157,3 +157,40 @@ def test_async_client_uploads_trains_and_predicts(service: LiveService, tmp_path
     assert statuses[-1] == "succeeded"
     assert "async" in names
     assert (folder / "adaptd.json").is_file()
+
+
+def test_an_evaluation_runs_as_a_job_that_the_jobs_table_names(
+    service: LiveService, dataset_id: str
+) -> None:
+    trained = adaptd(service, "train", dataset_id, "--strategy", "frozen", "--wait", "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    model_id = trained.stdout.strip()
+
+    evaluated = adaptd(service, "evaluation", model_id, "--dataset", dataset_id, "--evaluate")
+    listed = adaptd(service, "jobs", "--json")
+
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert f"{model_id} on {dataset_id}" in evaluated.stdout
+    evaluations = [job for job in json.loads(listed.stdout) if job["kind"] == "evaluate"]
+    assert [(job["model_id"], job["status"]) for job in evaluations] == [(model_id, "succeeded")]
+    assert evaluations[0]["result"]["evaluation_id"]
+
+
+def test_a_table_wider_than_the_terminal_keeps_every_column(
+    service: LiveService, dataset_id: str
+) -> None:
+    environment = {**service.environment(), "COLUMNS": "80"}
+    listed = subprocess.run(
+        [*ADAPTD, "jobs"], cwd=service.workdir, env=environment, capture_output=True, text=True
+    )
+
+    header = next(line for line in listed.stdout.splitlines() if "status" in line)
+    assert [cell.strip() for cell in header.strip("┃ ").split("┃")] == [
+        "id",
+        "status",
+        "kind",
+        "strategy",
+        "dataset",
+        "model",
+        "created",
+    ]

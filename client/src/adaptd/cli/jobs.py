@@ -141,8 +141,11 @@ def _list(client: Client, args: argparse.Namespace, out: Output) -> ExitCode:
         return ExitCode.OK
     out.table(
         None,
-        ["id", "status", "strategy", "dataset", "model", "created"],
-        [[j.id, j.status, j.strategy, j.dataset_id, j.model_id, j.created_at] for j in jobs],
+        ["id", "status", "kind", "strategy", "dataset", "model", "created"],
+        [
+            [j.id, j.status, j.kind, j.strategy, j.dataset_id, j.model_id, j.created_at]
+            for j in jobs
+        ],
     )
     return ExitCode.OK
 
@@ -182,7 +185,8 @@ def _describe(out: Output, job: Job) -> None:
 
 
 def _ending(job: Job) -> str:
-    line = f"{job.id}  {job.status}  {job.strategy} on {job.dataset_id or '-'}"
+    work = job.strategy if job.kind == "train" else f"{job.kind} {job.model_id}"
+    line = f"{job.id}  {job.status}  {work} on {job.dataset_id or '-'}"
     return f"{line}\nerror: {job.error.code}: {job.error.message}" if job.error else line
 
 

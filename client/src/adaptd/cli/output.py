@@ -9,10 +9,12 @@ from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 IDENTIFIERS = frozenset({"id", "model", "dataset", "alias"})
+UNBOUNDED_WIDTH = 10_000
 
 
 @dataclass
@@ -49,7 +51,7 @@ class Output:
                 table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(*(Text(cell_text(cell)) for cell in row))
-        (self.errors if to_errors else self.console).print(table)
+        _print_whole(self.errors if to_errors else self.console, table)
 
     def line(self, text: str) -> None:
         self.console.print(text, markup=False)
@@ -57,6 +59,15 @@ class Output:
     def note(self, text: str) -> None:
         """Information for people; on stderr, so it never mixes with what scripts read."""
         self.errors.print(text, markup=False)
+
+
+def _print_whole(console: Console, table: Table) -> None:
+    """A table wider than the console is printed at its own width (the terminal wraps its
+    lines), rather than squeezing columns to nothing or cutting identifiers short."""
+    needed = Measurement.get(console, console.options.update(width=UNBOUNDED_WIDTH), table)
+    if needed.maximum > console.width:
+        console = Console(file=console.file, width=needed.maximum, highlight=False)
+    console.print(table)
 
 
 def to_jsonable(value: BaseModel | Sequence[BaseModel] | dict[str, Any]) -> Any:

@@ -16,6 +16,7 @@ export async function jobsPage() {
         ? table(
             [
               { title: "status", value: (j) => badge(j.status) },
+              { title: "kind", value: (j) => j.kind },
               { title: "strategy", value: (j) => (j.requested_strategy === "auto" ? `auto → ${j.strategy}` : j.strategy) },
               { title: "dataset", value: (j) => j.dataset_id },
               { title: "accuracy", value: (j) => fixed(j.metrics.accuracy), number: true },
@@ -112,6 +113,7 @@ const HEADLINE = [
 ];
 
 function strategyLine(job) {
+  if (job.kind !== "train") return `${job.kind} of model ${job.model_id} (${job.strategy})`;
   return job.requested_strategy === "auto" ? `auto chose ${job.strategy}` : job.strategy;
 }
 
