@@ -15,6 +15,9 @@ step whose commit is the point:
   row goes first, so a crash leaves files without a row, which the artifact sweep removes,
   never a row without its files.
 
+The audit log's entry for a write (`app/api/audit_trail.py`) is written in a transaction of its
+own, after the write's commit and before the answer's last byte.
+
 So a crash before a boundary's commit leaves nothing of its unit of work, and every crash
 window is at one of the steps above, each of which says what it leaves.
 """
