@@ -134,6 +134,7 @@ def test_default_queue_worker_delivers_a_jobs_webhooks_signed(
             endpoint = webhooks.create(
                 session, keyring=keyring, team_id=team.team_id, url=receiver.url, events=expected
             )
+            session.commit()
             receiver.secret = keyring.open(endpoint.sealed_secret)
         create_job(client, team, create_dataset(client, team))
 
