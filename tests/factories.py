@@ -25,9 +25,14 @@ class TeamCredentials:
         return {"Authorization": f"Bearer {self.key}"}
 
 
+OWNER_SCOPES = ("read", "write", "admin")
+PRODUCT_SCOPES = ("read", "write")
+
+
 def make_team(
-    session: Session, name: str, scopes: tuple[str, ...] = ("read", "write")
+    session: Session, name: str, scopes: tuple[str, ...] = OWNER_SCOPES
 ) -> TeamCredentials:
+    """A team and one key; by default with every scope, as the first key of a team has."""
     team = teams.create(session, name=name)
     _, secret = teams.create_key(session, team_id=team.id, name="test", scopes=list(scopes))
     session.commit()

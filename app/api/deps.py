@@ -141,6 +141,8 @@ def requires(scope: str) -> Callable[[ApiKey], ApiKey]:
 
 ReadKey = Annotated[ApiKey, Depends(requires("read"))]
 WriteKey = Annotated[ApiKey, Depends(requires("write"))]
+AdminKey = Annotated[ApiKey, Depends(requires("admin"))]
+"""Team administration: the team's keys, where its events are sent (webhooks), its audit log."""
 
 
 def require_admin_token(request: Request, settings: SettingsDep, credentials: Credentials) -> None:

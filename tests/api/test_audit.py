@@ -6,7 +6,13 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from tests.api.test_quotas import ADMIN
 from tests.api.test_triggers import create_trigger, fire
-from tests.factories import TeamCredentials, create_dataset, make_team, trained_model
+from tests.factories import (
+    PRODUCT_SCOPES,
+    TeamCredentials,
+    create_dataset,
+    make_team,
+    trained_model,
+)
 
 
 def entries(client: TestClient, admin: TeamCredentials, **filters: str) -> list[dict[str, Any]]:
@@ -25,7 +31,7 @@ def own_key_id(client: TestClient, credentials: TeamCredentials, admin: TeamCred
 def test_every_write_that_took_effect_is_logged_with_its_key_action_and_resource(
     client: TestClient, session: Session, settings: Settings
 ) -> None:
-    admin = make_team(session, "initech", scopes=("read", "write", "admin"))
+    admin = make_team(session, "initech")
     model = trained_model(client, admin, settings)
     alias = client.put(
         "/v1/aliases/prod", headers=admin.headers, json={"model_id": model["id"]}
@@ -65,11 +71,12 @@ def test_every_write_that_took_effect_is_logged_with_its_key_action_and_resource
 def test_the_log_is_the_teams_own_and_needs_an_admin_key(
     client: TestClient, session: Session, team: TeamCredentials
 ) -> None:
-    admin = make_team(session, "initech", scopes=("read", "write", "admin"))
+    admin = make_team(session, "initech")
     create_dataset(client, team)
     create_dataset(client, admin)
 
-    assert client.get("/v1/audit", headers=team.headers).status_code == 403
+    writer = make_team(session, "writers", scopes=PRODUCT_SCOPES)
+    assert client.get("/v1/audit", headers=writer.headers).status_code == 403
     assert [e["action"] for e in entries(client, admin)] == ["create_dataset"]
     other = client.get(f"/v1/teams/{team.team_id}/audit", headers=ADMIN)
     assert [e["action"] for e in other.json()["data"]] == ["create_dataset"]

@@ -3,9 +3,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from app.core.config import Settings
+from app.services import teams
 from tests.factories import (
+    PRODUCT_SCOPES,
     TeamCredentials,
     create_dataset,
     create_job,
@@ -273,3 +276,29 @@ def test_webhooks_are_team_scoped(
     assert hook_client.get("/v1/webhooks", headers=other_team.headers).json()["data"] == []
     assert hook_client.delete(path, headers=team.headers).status_code == 204
     assert hook_client.get(path, headers=team.headers).status_code == 404
+
+
+def test_changing_where_a_teams_events_go_needs_an_admin_key(
+    hook_client: TestClient, session: Session, team: TeamCredentials, receiver: Receiver
+) -> None:
+    webhook = subscribe(hook_client, team, receiver, ["job.queued"])
+    path = f"/v1/webhooks/{webhook['id']}"
+    _, secret = teams.create_key(
+        session, team_id=team.team_id, name="pipeline", scopes=list(PRODUCT_SCOPES)
+    )
+    session.commit()
+    product = {"Authorization": f"Bearer {secret}"}
+    body = {"url": receiver.url, "events": ["job.queued"]}
+
+    refused = hook_client.post("/v1/webhooks", headers=product, json=body)
+
+    assert refused.status_code == 403
+    assert "'admin' scope" in refused.json()["detail"]
+    changed = hook_client.patch(path, headers=product, json={"events": ["job.running"]})
+    assert changed.status_code == 403
+    assert hook_client.post(f"{path}/rotate-secret", headers=product).status_code == 403
+    assert hook_client.delete(path, headers=product).status_code == 403
+    assert hook_client.get(path, headers=product).json()["events"] == ["job.queued"]
+    assert [w["id"] for w in hook_client.get("/v1/webhooks", headers=product).json()["data"]] == [
+        webhook["id"]
+    ]

@@ -210,7 +210,7 @@ def test_an_admin_key_pages_through_the_teams_audit_log(
     app_client: TestClient, sqlite_settings: Settings
 ) -> None:
     with new_session(sqlite_settings) as session:
-        admin = make_team(session, "initech", scopes=("read", "write", "admin"))
+        admin = make_team(session, "initech")
     sdk = Client("http://testserver", admin.key, http=app_client, retries=NO_WAIT)
     first = sdk.datasets.upload(example_rows())
     second = sdk.datasets.upload(example_rows())

@@ -3,17 +3,16 @@ under /v1/teams/{team_id}/audit)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
-from app.api.deps import AfterQuery, LimitQuery, SessionDep, requires
-from app.models import ApiKey, AuditEntry
+from app.api.deps import AdminKey, AfterQuery, LimitQuery, SessionDep
+from app.models import AuditEntry
 from app.schemas.audit import AuditEntriesPublic, AuditEntryPublic
 from app.schemas.common import PROBLEM_RESPONSES
 from app.services import audit
 
 router = APIRouter(prefix="/audit", tags=["teams"], responses=PROBLEM_RESPONSES)
-AdminKey = Annotated[ApiKey, Depends(requires("admin"))]
 ActorQuery = Annotated[str | None, Query(max_length=60, description="Only this actor's writes.")]
 ActionQuery = Annotated[str | None, Query(max_length=100, description="Only this operation.")]
 ResourceQuery = Annotated[

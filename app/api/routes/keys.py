@@ -1,21 +1,17 @@
 """A team's own API keys, managed with one of its `admin`-scoped keys (the operator's admin
 token manages every team's under /v1/teams)."""
 
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Depends, Response
-
-from app.api.deps import AfterQuery, LimitQuery, SessionDep, SettingsDep, requires
+from app.api.deps import AdminKey, AfterQuery, LimitQuery, SessionDep, SettingsDep
 from app.api.routes.teams import key_public
 from app.core.problems import Conflict, NotFound
-from app.models import ApiKey
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.team import ApiKeyCreate, ApiKeyCreated, ApiKeysPublic
 from app.services import quotas, teams
 from app.services.quotas import Quota
 
 router = APIRouter(prefix="/keys", tags=["teams"], responses=PROBLEM_RESPONSES)
-AdminKey = Annotated[ApiKey, Depends(requires("admin"))]
 
 
 @router.post("", status_code=201, response_model=ApiKeyCreated)

@@ -4,13 +4,13 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import (
+    AdminKey,
     AfterQuery,
     KeyringDep,
     LimitQuery,
     ReadKey,
     SessionDep,
     SettingsDep,
-    WriteKey,
 )
 from app.api.idempotency import IdempotencyKey, run_once
 from app.core import outbound
@@ -84,7 +84,7 @@ def create_webhook(
     session: SessionDep,
     settings: SettingsDep,
     keyring: KeyringDep,
-    key: WriteKey,
+    key: AdminKey,
     idempotency_key: IdempotencyKey = None,
 ) -> WebhookWithSecret | JSONResponse:
     """Subscribe a URL to events. The answer carries the signing secret, shown only now (and
@@ -131,7 +131,7 @@ def update_webhook(
     body: WebhookUpdate,
     session: SessionDep,
     settings: SettingsDep,
-    _key: WriteKey,
+    _key: AdminKey,
 ) -> WebhookPublic:
     if body.url is not None:
         _check_url(body.url, settings)
@@ -143,7 +143,7 @@ def update_webhook(
 
 
 @router.delete("/{webhook_id}", status_code=204)
-def delete_webhook(endpoint: EndpointDep, session: SessionDep, _key: WriteKey) -> Response:
+def delete_webhook(endpoint: EndpointDep, session: SessionDep, _key: AdminKey) -> Response:
     webhooks.delete(session, endpoint=endpoint)
     session.commit()
     return Response(status_code=204)
@@ -151,7 +151,7 @@ def delete_webhook(endpoint: EndpointDep, session: SessionDep, _key: WriteKey) -
 
 @router.post("/{webhook_id}/rotate-secret", response_model=WebhookWithSecret)
 def rotate_webhook_secret(
-    endpoint: EndpointDep, session: SessionDep, keyring: KeyringDep, _key: WriteKey
+    endpoint: EndpointDep, session: SessionDep, keyring: KeyringDep, _key: AdminKey
 ) -> WebhookWithSecret:
     """A new signing secret, shown only now; the old one stops signing at once."""
     rotated = webhooks.rotate_secret(session, keyring=keyring, endpoint=endpoint)
@@ -174,7 +174,7 @@ def list_deliveries(
     response_model=DeliveryPublic,
 )
 def redeliver(
-    endpoint: EndpointDep, delivery_id: str, session: SessionDep, _key: WriteKey
+    endpoint: EndpointDep, delivery_id: str, session: SessionDep, _key: AdminKey
 ) -> DeliveryPublic:
     """Queue the delivery's event for this endpoint again, as a new delivery."""
     delivery = webhooks.get_delivery(session, endpoint_id=endpoint.id, delivery_id=delivery_id)
