@@ -1,9 +1,10 @@
 """The audit log of a team's writes, for its admin-scoped keys (the operator reads any team's
 under /v1/teams/{team_id}/audit)."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from app.api.deps import AdminKey, AfterQuery, LimitQuery, SessionDep
@@ -24,46 +25,37 @@ def entry_public(entry: AuditEntry) -> AuditEntryPublic:
     return AuditEntryPublic.model_validate(entry, from_attributes=True)
 
 
-def entries_page(
-    session: Session,
-    *,
-    team_id: str,
-    limit: int,
-    after: str | None,
-    actor: str | None,
-    action: str | None,
-    resource: str | None,
-) -> AuditEntriesPublic:
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which entries to read: paging and filters, as query parameters."""
+
+    limit: LimitQuery = 20
+    after: AfterQuery = None
+    actor: ActorQuery = None
+    action: ActionQuery = None
+    resource: ResourceQuery = None
+
+
+AuditQueryDep = Annotated[AuditQuery, Depends()]
+
+
+def entries_page(session: Session, *, team_id: str, query: AuditQuery) -> AuditEntriesPublic:
     page = audit.get_all(
         session,
         team_id=team_id,
-        limit=limit,
-        after=after,
-        actor=actor,
-        action=action,
-        resource=resource,
+        limit=query.limit,
+        after=query.after,
+        actor=query.actor,
+        action=query.action,
+        resource=query.resource,
     )
     return AuditEntriesPublic(data=[entry_public(e) for e in page.items], has_more=page.has_more)
 
 
 @router.get("", response_model=AuditEntriesPublic)
 def list_audit_entries(
-    session: SessionDep,
-    key: AdminKey,
-    limit: LimitQuery = 20,
-    after: AfterQuery = None,
-    actor: ActorQuery = None,
-    action: ActionQuery = None,
-    resource: ResourceQuery = None,
+    session: SessionDep, key: AdminKey, query: AuditQueryDep
 ) -> AuditEntriesPublic:
     """Every write this team's keys, its triggers and the operator made that took effect,
     newest first: who, which operation, on what, when."""
-    return entries_page(
-        session,
-        team_id=key.team_id,
-        limit=limit,
-        after=after,
-        actor=actor,
-        action=action,
-        resource=resource,
-    )
+    return entries_page(session, team_id=key.team_id, query=query)

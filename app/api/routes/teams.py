@@ -2,7 +2,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy.exc import IntegrityError
 
 from app.api.deps import AdminDep, AfterQuery, LimitQuery, SessionDep, SettingsDep
-from app.api.routes.audit import ActionQuery, ActorQuery, ResourceQuery, entries_page
+from app.api.routes.audit import AuditQueryDep, entries_page
 from app.api.routes.quotas import quotas_public
 from app.core.problems import Conflict, NotFound
 from app.models import ApiKey, Team
@@ -108,25 +108,11 @@ def list_keys(
 
 @router.get("/{team_id}/audit", response_model=AuditEntriesPublic)
 def list_team_audit_entries(
-    team_id: str,
-    session: SessionDep,
-    limit: LimitQuery = 20,
-    after: AfterQuery = None,
-    actor: ActorQuery = None,
-    action: ActionQuery = None,
-    resource: ResourceQuery = None,
+    team_id: str, session: SessionDep, query: AuditQueryDep
 ) -> AuditEntriesPublic:
     """The team's audit log, as its admin keys read it at /v1/audit."""
     team = _team_or_404(session, team_id)
-    return entries_page(
-        session,
-        team_id=team.id,
-        limit=limit,
-        after=after,
-        actor=actor,
-        action=action,
-        resource=resource,
-    )
+    return entries_page(session, team_id=team.id, query=query)
 
 
 @router.delete("/{team_id}/keys/{key_id}", status_code=204)
