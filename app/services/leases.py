@@ -115,22 +115,18 @@ def succeed(
     session.flush()
     if evaluation is not None:
         session.add(evaluation)
-    finished = session.execute(
-        _working(job_id, lease_token).values(
-            status=JobStatus.succeeded,
-            metrics=model.metrics,
-            model_id=model.id,
-            progress=progress,
-            finished_at=func.now(),
-            lease_token=None,
-            **(settled or {}),
-        )
-    )
-    if rowcount(finished) != 1:
-        session.rollback()
+    if not _finish(
+        session,
+        job_id,
+        lease_token,
+        f"model {model.id} created",
+        {"model_id": model.id},
+        metrics=model.metrics,
+        model_id=model.id,
+        progress=progress,
+        **(settled or {}),
+    ):
         return False
-    session.add(events.state(job_id, "succeeded", f"model {model.id} created", model_id=model.id))
-    session.flush()
     webhook_events.emit(
         session,
         team_id=model.team_id,
@@ -153,20 +149,32 @@ def complete(
     """Finish a scoring job with its result, together with what it changed in the session
     (an evaluation added, a model's acceleration set), only while the lease is ours."""
     session.flush()
+    if not _finish(session, job_id, lease_token, message, result, result=result, progress=progress):
+        return False
+    session.commit()
+    return True
+
+
+def _finish(
+    session: Session,
+    job_id: str,
+    lease_token: str,
+    message: str,
+    details: dict[str, Any],
+    **values: Any,
+) -> bool:
+    """Mark the job succeeded with `values`, and record its event, only while the lease is
+    ours; otherwise roll the session back (nothing it added is kept)."""
     finished = session.execute(
         _working(job_id, lease_token).values(
-            status=JobStatus.succeeded,
-            result=result,
-            progress=progress,
-            finished_at=func.now(),
-            lease_token=None,
+            status=JobStatus.succeeded, finished_at=func.now(), lease_token=None, **values
         )
     )
     if rowcount(finished) != 1:
         session.rollback()
         return False
-    session.add(events.state(job_id, "succeeded", message, **result))
-    session.commit()
+    session.add(events.state(job_id, "succeeded", message, **details))
+    session.flush()
     return True
 
 
