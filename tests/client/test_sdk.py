@@ -11,9 +11,11 @@ from adaptd.client import (
     Client,
     Conflict,
     CorruptDownload,
+    Forbidden,
     JobFailed,
     JobUpdate,
     NotFound,
+    Unauthorized,
     ValidationError,
 )
 from adaptd.client.archives import unpack
@@ -224,6 +226,29 @@ def test_an_admin_key_pages_through_the_teams_audit_log(
         ("create_dataset", first.id),
     ]
     assert [e.resource for e in sdk.audit.list(action="delete_dataset")] == [first.id]
+
+
+def test_an_admin_key_makes_a_pipeline_key_that_cannot_change_webhooks_and_revokes_it(
+    app_client: TestClient, sqlite_settings: Settings
+) -> None:
+    with new_session(sqlite_settings) as session:
+        admin = make_team(session, "initech")
+    sdk = Client("http://testserver", admin.key, http=app_client, retries=NO_WAIT)
+
+    made = sdk.keys.create("pipeline")
+    assert made.key
+    pipeline = Client("http://testserver", made.key, http=app_client, retries=NO_WAIT)
+    dataset = pipeline.datasets.upload(example_rows())
+    with pytest.raises(Forbidden, match="admin"):
+        pipeline.webhooks.create("https://93.184.215.14/adaptd", ["job.succeeded"])
+    listed = {key.id: key for key in sdk.keys.list()}
+    sdk.keys.revoke(made)
+
+    assert made.scopes == ["read", "write"]
+    assert listed[made.id].key is None
+    assert dataset.num_examples == len(example_rows())
+    with pytest.raises(Unauthorized):
+        list(pipeline.datasets.list())
 
 
 def test_an_acceleration_that_loses_accuracy_raises_job_failed_and_serves_as_before(

@@ -32,6 +32,10 @@ SERVER_SCHEMAS: dict[type[BaseModel], str] = {
     types.TriggerRun: "TriggerRunPublic",
     types.TriggerFired: "TriggerFired",
     types.Strategy: "StrategyPublic",
+    types.ApiKey: "ApiKeyCreated",
+    types.AuditEntry: "AuditEntryPublic",
+    types.Quotas: "QuotasPublic",
+    types.QuotaLimits: "QuotaLimits",
 }
 SERVER_PACKAGES = ("torch", "transformers", "fastapi", "sqlalchemy", "celery", "app", "sklearn")
 

@@ -24,6 +24,7 @@ from adaptd.client.types import (
     Acceleration,
     Alias,
     AliasMove,
+    ApiKey,
     AuditEntry,
     Dataset,
     Delivery,
@@ -70,6 +71,7 @@ class AsyncClient:
         self.strategies = Strategies(self._transport)
         self.quotas = TeamQuotas(self._transport)
         self.audit = TeamAudit(self._transport)
+        self.keys = TeamKeys(self._transport)
 
     @property
     def url(self) -> str:
@@ -402,6 +404,21 @@ class Triggers(_Resource):
 class Strategies(_Resource):
     async def list(self) -> list[Strategy]:
         return (await self._transport.send(api.list_strategies())).data
+
+
+class TeamKeys(_Resource):
+    """The team's API keys, managed with a key that has the `admin` scope."""
+
+    async def create(self, name: str, *, scopes: Sequence[str] = ("read", "write")) -> ApiKey:
+        """A new key for this team; its secret (`key`) is in this answer only."""
+        return await self._transport.send(api.create_key(name, scopes))
+
+    def list(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> AsyncPager[ApiKey]:
+        return AsyncPager(self._send, lambda after: api.list_keys(after, page_size))
+
+    async def revoke(self, key: str | ApiKey) -> None:
+        """Revoke another of the team's keys (a key cannot revoke itself)."""
+        await self._transport.send(api.revoke_key(id_of(key)))
 
 
 class TeamAudit(_Resource):

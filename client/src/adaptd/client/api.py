@@ -8,6 +8,7 @@ from adaptd.client import calls
 from adaptd.client.calls import Call, Page
 from adaptd.client.types import (
     Alias,
+    ApiKey,
     AuditEntry,
     Dataset,
     Delivery,
@@ -281,6 +282,18 @@ def list_strategies() -> Call[Page[Strategy]]:
 
 
 # audit
+
+
+def create_key(name: str, scopes: Sequence[str]) -> Call[ApiKey]:
+    return calls.post("/v1/keys", ApiKey, {"name": name, "scopes": list(scopes)})
+
+
+def list_keys(after: str | None, limit: int) -> Call[Page[ApiKey]]:
+    return calls.list_page("/v1/keys", ApiKey, after=after, limit=limit)
+
+
+def revoke_key(key_id: str) -> Call[None]:
+    return calls.delete(f"/v1/keys/{segment(key_id)}")
 
 
 def list_audit_entries(

@@ -24,6 +24,7 @@ from adaptd.client.types import (
     Acceleration,
     Alias,
     AliasMove,
+    ApiKey,
     AuditEntry,
     Dataset,
     Delivery,
@@ -70,6 +71,7 @@ class Client:
         self.strategies = Strategies(self._transport)
         self.quotas = TeamQuotas(self._transport)
         self.audit = TeamAudit(self._transport)
+        self.keys = TeamKeys(self._transport)
 
     @property
     def url(self) -> str:
@@ -387,6 +389,21 @@ class Triggers(_Resource):
 class Strategies(_Resource):
     def list(self) -> list[Strategy]:
         return self._transport.send(api.list_strategies()).data
+
+
+class TeamKeys(_Resource):
+    """The team's API keys, managed with a key that has the `admin` scope."""
+
+    def create(self, name: str, *, scopes: Sequence[str] = ("read", "write")) -> ApiKey:
+        """A new key for this team; its secret (`key`) is in this answer only."""
+        return self._transport.send(api.create_key(name, scopes))
+
+    def list(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> Pager[ApiKey]:
+        return Pager(self._send, lambda after: api.list_keys(after, page_size))
+
+    def revoke(self, key: str | ApiKey) -> None:
+        """Revoke another of the team's keys (a key cannot revoke itself)."""
+        self._transport.send(api.revoke_key(id_of(key)))
 
 
 class TeamAudit(_Resource):

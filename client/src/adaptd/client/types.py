@@ -236,6 +236,19 @@ class Quotas(Resource):
     usage: dict[str, int]
 
 
+class ApiKey(Resource):
+    """One of the team's API keys; `key`, the secret, is in the answer that made it only."""
+
+    id: str
+    team_id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None = None
+    key: str | None = None
+
+
 class AuditEntry(Resource):
     """One write that took effect: who (`actor`: a key id, `operator`, `trigger:<id>`), which
     operation (`action`), on what (`resource`), when."""
