@@ -194,3 +194,28 @@ def test_a_table_wider_than_the_terminal_keeps_every_column(
         "model",
         "created",
     ]
+
+
+def test_an_admin_key_makes_and_revokes_a_key_from_the_command_line(
+    service: LiveService,
+) -> None:
+    made = adaptd(service, "keys", "create", "ci-pipeline", "--scopes", "read")
+    secret = made.stdout.strip()
+    key_id = made.stderr.split()[1]
+    listed = adaptd(service, "keys", "list", "--json")
+    reader = {**service.environment(), "ADAPTD_API_KEY": secret}
+    refused = subprocess.run(
+        [*ADAPTD, "keys"], cwd=service.workdir, env=reader, capture_output=True, text=True
+    )
+    revoked = adaptd(service, "keys", "revoke", key_id)
+    afterwards = subprocess.run(
+        [*ADAPTD, "jobs"], cwd=service.workdir, env=reader, capture_output=True, text=True
+    )
+
+    assert made.returncode == 0, made.stderr
+    assert secret.startswith("adk_")
+    assert {k["id"]: k["scopes"] for k in json.loads(listed.stdout)}[key_id] == ["read"]
+    assert refused.returncode == 6
+    assert "admin" in refused.stderr
+    assert revoked.returncode == 0, revoked.stderr
+    assert afterwards.returncode == 6

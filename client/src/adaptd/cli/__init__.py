@@ -7,7 +7,7 @@ import argparse
 import sys
 from importlib.metadata import entry_points
 
-from adaptd.cli import aliases, datasets, evaluations, jobs, models, strategies
+from adaptd.cli import aliases, datasets, evaluations, jobs, keys, models, strategies
 from adaptd.cli.exit_codes import ExitCode, exit_code_for
 from adaptd.cli.output import Output
 from adaptd.cli.registry import Commands, UsageError, connection_options
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(required=True, metavar="COMMAND")
     commands = Commands(subparsers, connection_options())
-    for module in (datasets, jobs, models, evaluations, aliases, strategies):
+    for module in (datasets, jobs, models, evaluations, aliases, keys, strategies):
         module.register(commands)
     for entry in entry_points(group=SERVER_COMMANDS):
         entry.load()(subparsers)
