@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
+from app.schemas.team import DEFAULT_SCOPES
 from app.services import teams
 from tests.tiny_model import TINY_BASE_MODEL
 from workers.runner import run_next
@@ -25,8 +26,8 @@ class TeamCredentials:
         return {"Authorization": f"Bearer {self.key}"}
 
 
-OWNER_SCOPES = ("read", "write", "admin")
-PRODUCT_SCOPES = ("read", "write")
+OWNER_SCOPES = teams.SCOPES
+PRODUCT_SCOPES = DEFAULT_SCOPES
 
 
 def make_team(

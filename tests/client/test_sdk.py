@@ -21,14 +21,12 @@ from adaptd.client import (
 from adaptd.client.archives import unpack
 from app.api import event_stream
 from app.core.config import Settings
-from app.core.db import new_session
 from tests.api.test_acceleration import PROBE_TEXTS, with_a_head_int8_cannot_hold
 from tests.client.conftest import NO_WAIT
 from tests.factories import (
     csv_bytes,
     example_rows,
     jobs_running,
-    make_team,
     run_queued_jobs,
 )
 from tests.tiny_model import TINY_BASE_MODEL
@@ -208,12 +206,7 @@ def test_quotas_tell_the_teams_limits_and_what_it_holds(sdk: Client, settings: S
     assert quotas.usage["active_jobs"] == 0
 
 
-def test_an_admin_key_pages_through_the_teams_audit_log(
-    app_client: TestClient, sqlite_settings: Settings
-) -> None:
-    with new_session(sqlite_settings) as session:
-        admin = make_team(session, "initech")
-    sdk = Client("http://testserver", admin.key, http=app_client, retries=NO_WAIT)
+def test_an_admin_key_pages_through_the_teams_audit_log(sdk: Client) -> None:
     first = sdk.datasets.upload(example_rows())
     second = sdk.datasets.upload(example_rows())
     sdk.datasets.delete(first)
@@ -229,12 +222,8 @@ def test_an_admin_key_pages_through_the_teams_audit_log(
 
 
 def test_an_admin_key_makes_a_pipeline_key_that_cannot_change_webhooks_and_revokes_it(
-    app_client: TestClient, sqlite_settings: Settings
+    app_client: TestClient, sdk: Client
 ) -> None:
-    with new_session(sqlite_settings) as session:
-        admin = make_team(session, "initech")
-    sdk = Client("http://testserver", admin.key, http=app_client, retries=NO_WAIT)
-
     made = sdk.keys.create("pipeline")
     assert made.key
     pipeline = Client("http://testserver", made.key, http=app_client, retries=NO_WAIT)
