@@ -16,7 +16,7 @@ from app.api.routes import health
 from app.core.config import Settings, get_settings
 from app.core.db import new_session
 from app.core.queue import create_celery
-from app.core.storage import ArtifactStore
+from app.core.storage import open_store
 from app.ml.device import plan_device
 from app.ml.predictor import PassLimits
 from app.services import jobs, retention
@@ -42,7 +42,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = ArtifactStore(settings.artifact_root)
+        store = open_store(settings)
         device = plan_device(settings.serve_device)
         app.state.store = store
         app.state.model_cache = ModelCache(

@@ -15,6 +15,7 @@ from app.core.migrate import upgrade_database
 from app.main import create_app
 from app.models import Base
 from tests.factories import TeamCredentials, make_team
+from tests.s3_server import S3Server
 from tests.tiny_model import TINY_BASE_MODEL, build_tiny_bert
 
 POSTGRES_SERVER_URL = os.environ.get(
@@ -45,6 +46,15 @@ def worker_index(worker_id: str) -> int:
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(build_tiny_bert(tmp_path_factory.mktemp("tiny-bert")))
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """An S3 server on loopback for this test process (see `tests.s3_server`)."""
+    server = S3Server()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from app.core.config import Settings
 from app.core.db import new_session
-from app.core.storage import ArtifactStore
+from app.core.storage import open_store
 from app.services import leases, scheduling
 from app.services.job_work import run_job
 from app.services.leases import Lease
@@ -82,7 +82,7 @@ def execute_job(
             session, job_id=job_id, lease_token=lease_token, exit_code=process.exitcode
         )
         if ended is not None and ended.is_terminal:
-            ArtifactStore(settings.artifact_root).delete_checkpoint(job_id)
+            open_store(settings).checkpoints(job_id).delete()
         return True
 
 

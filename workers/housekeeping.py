@@ -6,14 +6,14 @@ from datetime import timedelta
 
 from app.core.config import Settings
 from app.core.db import new_session
-from app.core.storage import ArtifactStore
+from app.core.storage import open_store
 from app.services import retention
 
 logger = logging.getLogger(__name__)
 
 
 def sweep(settings: Settings) -> dict[str, int]:
-    store = ArtifactStore(settings.artifact_root)
+    store = open_store(settings)
     grace = timedelta(hours=settings.retention_artifact_grace_hours)
     with new_session(settings) as session:
         removed = retention.sweep(session, retention.rules(settings))

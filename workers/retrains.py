@@ -4,7 +4,7 @@ import logging
 
 from app.core.config import Settings
 from app.core.db import new_session
-from app.core.storage import ArtifactStore
+from app.core.storage import open_store
 from app.services import retrains
 
 logger = logging.getLogger(__name__)
@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 def advance_due(settings: Settings) -> list[str]:
     with new_session(settings) as session:
         claimed = retrains.claim_finished(session)
-    store = ArtifactStore(settings.artifact_root)
+    store = open_store(settings)
     for claim in claimed:
         with new_session(settings) as session:
             try:

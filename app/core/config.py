@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         str | None, Field(validation_alias=AliasChoices("ADAPTD_BROKER_URL", "CELERY_BROKER_URL"))
     ] = None
     artifacts_dir: Path | None = None
+    artifact_store_url: str | None = None
+    s3_endpoint_url: str | None = None
+    artifact_cache_max_bytes: int = Field(default=20 * 1024**3, ge=1)
+    artifact_store_retry_seconds: float = Field(default=120.0, ge=0)
 
     admin_token: SecretStr | None = None
     operations_token: SecretStr | None = None
@@ -190,6 +194,7 @@ class Settings(BaseSettings):
 
     @property
     def artifact_root(self) -> Path:
+        """The local artifact store, or this host's working copies when the store is remote."""
         return (self.artifacts_dir or self.data_dir / "artifacts").resolve()
 
     @property

@@ -7,9 +7,11 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from app.core.storage.base import MANIFEST_NAME
 from app.ml.arguments import Pooling
 
-MANIFEST_NAME = "adaptd.json"
+__all__ = ["MANIFEST_NAME", "Manifest", "save_artifact"]
+
 FORMAT_VERSION = 2
 
 

@@ -31,7 +31,7 @@ def build(
     dataset_id: str | None,
     kind: str,
 ) -> Evaluation:
-    directory = store.path(model.artifact_key)
+    directory = store.fetch(model.artifact_key)
     predictor = Predictor.from_pretrained(directory, settings.registered_base_models)
     return score(predictor, model, examples, dataset_id=dataset_id, kind=kind)
 

@@ -3,7 +3,7 @@ under the job's lease; a failure ends the job with a code that says what went wr
 
 from app.core.config import Settings
 from app.core.db import new_session
-from app.core.storage import ArtifactStore
+from app.core.storage import open_store
 from app.ml.progress import PauseCheck, TrainingPaused
 from app.models import Job, JobKind
 from app.services import leases, scoring, training
@@ -30,7 +30,7 @@ def run_job(settings: Settings, job_id: str, lease_token: str, should_pause: Pau
             if leases.fail(
                 session, job_id=job_id, lease_token=lease_token, code=code, message=message
             ):
-                ArtifactStore(settings.artifact_root).delete_checkpoint(job_id)
+                open_store(settings).checkpoints(job_id).delete()
 
 
 def _described(error: Exception) -> tuple[str, str]:

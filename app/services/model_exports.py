@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from app.core.config import Settings
-from app.core.storage import ArtifactStore
+from app.core.storage import open_store
 from app.ml.artifact import Manifest
 from app.ml.loading import BaseModelError
 from app.ml.strategies import SPECS, spec_of
@@ -19,7 +19,7 @@ class NotExportable(ValueError):
 def export_standalone(settings: Settings, model: Model, out: Path) -> None:
     """Write the model as its strategy exports it: a `full` model is copied, `lora` adapters
     are merged into their base model's weights."""
-    source = ArtifactStore(settings.artifact_root).path(model.artifact_key)
+    source = open_store(settings).fetch(model.artifact_key)
     spec = spec_of(model.strategy)
     if spec.export is None:
         raise NotExportable(

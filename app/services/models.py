@@ -27,7 +27,7 @@ def delete(session: Session, *, model: Model, store: ArtifactStore) -> None:
         )
     session.delete(model)
     session.commit()
-    GraphCache(store.graphs_dir).remove(store.path(model.artifact_key))
+    GraphCache(store.graphs_dir).remove(store.location(model.artifact_key))
     store.delete(model.artifact_key)
 
 

@@ -4,11 +4,9 @@ the artifact store for what no row references.
 A rule names the rows it may remove (by id, older than a cutoff); the sweep deletes them in
 batches, one transaction a batch, and adds what it removed to the rule's tally for /metrics."""
 
-import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, delete, exists, or_, select, update
@@ -16,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.core.config import Settings
-from app.core.storage import ArtifactStore
+from app.core.storage import Area, ArtifactStore
 from app.models import (
     TERMINAL_STATUSES,
     AuditEntry,
@@ -174,53 +172,26 @@ def sweep_store(session: Session, store: ArtifactStore, *, grace: timedelta) -> 
     model folders without a model, staging folders a crashed writer left, checkpoints of
     ended or deleted jobs, and cached embeddings of deleted datasets."""
     cutoff = (utcnow() - grace).timestamp()
-    models = set(session.scalars(select(Model.artifact_key)))
-    live_jobs = set(session.scalars(select(Job.id).where(Job.status.not_in(TERMINAL_STATUSES))))
-    datasets = set(session.scalars(select(Dataset.id)))
-    session.rollback()
-    removed = {
-        "artifact_model": _remove_old(
-            (path for path in _children(store.root) if not path.name.startswith(".")),
-            keep=models,
-            cutoff=cutoff,
+    keep = {
+        Area.model: set(session.scalars(select(Model.artifact_key))),
+        Area.staging: set(),
+        Area.checkpoint: set(
+            session.scalars(select(Job.id).where(Job.status.not_in(TERMINAL_STATUSES)))
         ),
-        "artifact_staging": _remove_old(
-            (path for path in _children(store.root) if _is_staging(path)), keep=set(), cutoff=cutoff
-        ),
-        "artifact_checkpoint": _remove_old(
-            _children(store.root / ".checkpoints"), keep=live_jobs, cutoff=cutoff
-        ),
-        "artifact_embeddings": _remove_old(
-            _children(store.embeddings_dir), keep=datasets, cutoff=cutoff
-        ),
+        Area.embeddings: set(session.scalars(select(Dataset.id))),
     }
+    session.rollback()
+    removed = dict.fromkeys((f"artifact_{area}" for area in Area), 0)
+    for entry in list(store.entries()):
+        if entry.modified >= cutoff or _referenced(entry.name, keep[entry.area]):
+            continue
+        store.remove(entry)
+        removed[f"artifact_{entry.area}"] += 1
     for rule, count in removed.items():
         _tally(session, rule, count)
     session.commit()
     return removed
 
 
-def _children(directory: Path) -> list[Path]:
-    return list(directory.iterdir()) if directory.is_dir() else []
-
-
-def _is_staging(path: Path) -> bool:
-    return path.is_dir() and path.name.startswith(".") and "-" in path.name
-
-
-def _remove_old(paths: Iterable[Path], *, keep: set[str], cutoff: float) -> int:
-    removed = 0
-    for path in paths:
-        if path.name in keep or path.name.removesuffix(".safetensors") in keep:
-            continue
-        try:
-            if path.stat().st_mtime >= cutoff:
-                continue
-        except FileNotFoundError:
-            continue
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-        removed += 1
-    return removed
+def _referenced(name: str, keep: set[str]) -> bool:
+    return name in keep or name.removesuffix(".safetensors") in keep

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.problems import Problem
-from app.core.storage import ArtifactStore
+from app.core.storage import open_store
 from app.ml.device import plan_device
 from app.ml.predictor import Predictor
 from app.ml.runtime import Backend, Runtime
@@ -93,9 +93,9 @@ def _accelerate(
 
 
 def _predictor(settings: Settings, model: Model, backend: Backend) -> Predictor:
-    store = ArtifactStore(settings.artifact_root)
+    store = open_store(settings)
     return Predictor.from_pretrained(
-        store.path(model.artifact_key),
+        store.fetch(model.artifact_key),
         settings.registered_base_models,
         device=plan_device(settings.device),
         runtime=Runtime(backend, store.graphs_dir),

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.ids import new_id
-from app.core.storage import ArtifactStore, size_of
+from app.core.storage import ArtifactStore, Mirror, open_store, size_of
 from app.ml.arguments import StrategyArguments, TrainedArguments
 from app.ml.artifact import save_artifact
 from app.ml.auto import AutoOutcome, AutoRun, Decision
@@ -17,7 +17,7 @@ from app.ml.device import plan_device
 from app.ml.loading import BaseModelError
 from app.ml.out_of_scope import choose_threshold
 from app.ml.plan import RunContext, StrategyPlan, TrainedClassifier, manifest_for
-from app.ml.progress import Callbacks, PauseCheck
+from app.ml.progress import Callbacks, EpochReport, PauseCheck, TrainingPaused
 from app.ml.recipes import DataShape
 from app.ml.search import SearchRequest, SearchRun, TrialResult
 from app.ml.strategies import Strategy, arguments_for, run, spec_of
@@ -45,24 +45,26 @@ def train(
         session, job_id=job_id, lease_token=lease_token, device=device.description
     ):
         raise LeaseLost(job_id)
-    store = ArtifactStore(settings.artifact_root)
-    reporting = _Reporting(session, job_id, lease_token, should_pause)
+    store = open_store(settings)
+    checkpoints = store.checkpoints(job_id)
+    checkpoints.pull()
+    embeddings = store.embeddings(job.dataset_id) if job.dataset_id else None
+    if embeddings is not None:
+        embeddings.pull()
+    reporting = _Reporting(session, job_id, lease_token, should_pause, checkpoints)
     context = RunContext(
         device=device,
         callbacks=reporting.callbacks(),
-        checkpoint_dir=store.checkpoint_dir(job_id),
-        embeddings_dir=store.embeddings_of(job.dataset_id) if job.dataset_id else None,
+        checkpoint_dir=checkpoints.local,
+        embeddings_dir=embeddings.local if embeddings else None,
     )
-    settled: dict[str, Any] = {}
-    if job.budget_seconds is not None and job.requested_strategy == "auto":
-        outcome = _measure_and_choose(session, job, lease_token, plan, context, reporting)
-        plan, trained = outcome.plan, outcome.trained
-        settled = _settled_by(outcome)
-    elif job.search is not None:
-        plan, trained, searched = _search(session, job, lease_token, plan, context)
-        settled = {"hyperparameters": plan.arguments.to_dict(), "search": searched}
-    else:
-        trained = run(plan, context)
+    try:
+        plan, trained, settled = _trained(session, job, lease_token, plan, context, reporting)
+    except TrainingPaused:
+        checkpoints.push()
+        raise
+    if embeddings is not None:
+        embeddings.push()
     published = _publish(settings, store, job, plan, trained)
     if not leases.succeed(
         session,
@@ -75,7 +77,26 @@ def train(
     ):
         store.delete(published.model.id)
         raise LeaseLost(job_id)
-    store.delete_checkpoint(job_id)
+    checkpoints.delete()
+
+
+def _trained(
+    session: Session,
+    job: Job,
+    lease_token: str,
+    plan: StrategyPlan,
+    context: RunContext,
+    reporting: "_Reporting",
+) -> tuple[StrategyPlan, TrainedClassifier, dict[str, Any]]:
+    """The classifier the job asks for, with the plan it was trained by and what the run
+    settled about the job (strategy, hyperparameters, search trials)."""
+    if job.budget_seconds is not None and job.requested_strategy == "auto":
+        outcome = _measure_and_choose(session, job, lease_token, plan, context, reporting)
+        return outcome.plan, outcome.trained, _settled_by(outcome)
+    if job.search is not None:
+        plan, trained, searched = _search(session, job, lease_token, plan, context)
+        return plan, trained, {"hyperparameters": plan.arguments.to_dict(), "search": searched}
+    return plan, run(plan, context), {}
 
 
 class _Reporting:
@@ -83,10 +104,15 @@ class _Reporting:
     steps and time left are its own."""
 
     def __init__(
-        self, session: Session, job_id: str, lease_token: str, should_pause: PauseCheck
+        self,
+        session: Session,
+        job_id: str,
+        lease_token: str,
+        should_pause: PauseCheck,
+        checkpoints: Mirror,
     ) -> None:
         self.session, self.job_id, self.lease_token = session, job_id, lease_token
-        self.should_pause = should_pause
+        self.should_pause, self.checkpoints = should_pause, checkpoints
         self.reporter = JobReporter(session, job_id, lease_token)
 
     @property
@@ -95,7 +121,13 @@ class _Reporting:
 
     def callbacks(self, _strategy: Strategy | None = None) -> Callbacks:
         self.reporter = JobReporter(self.session, self.job_id, self.lease_token)
-        return Callbacks(self.reporter.on_progress, self.reporter.on_epoch, self.should_pause)
+        return Callbacks(self.reporter.on_progress, self._on_epoch, self.should_pause)
+
+    def _on_epoch(self, report: EpochReport) -> None:
+        """Each epoch's checkpoint (written just before) goes to the store, so that another
+        host can resume the job from it."""
+        self.checkpoints.push()
+        self.reporter.on_epoch(report)
 
 
 def _measure_and_choose(
@@ -220,6 +252,7 @@ def _publish(
     manifest = manifest_for(plan, trained, job.base_model)
     with store.writing(model_id) as directory:
         save_artifact(trained.save, manifest, directory)
+        size_bytes = size_of(directory)
     model = Model(
         id=model_id,
         team_id=job.team_id,
@@ -230,7 +263,7 @@ def _publish(
         multi_label=trained.multi_label,
         metrics=trained.metrics,
         artifact_key=model_id,
-        size_bytes=size_of(store.path(model_id)),
+        size_bytes=size_bytes,
     )
     evaluation = None
     if plan.validation:
@@ -306,7 +339,7 @@ def _warm_start(session: Session, settings: Settings, job: Job) -> WarmStart | N
         raise TrainingDataError(
             f"model {job.init_from_model_id}, which this job continues, has been deleted"
         )
-    return WarmStart(ArtifactStore(settings.artifact_root).path(model.artifact_key), model.labels)
+    return WarmStart(open_store(settings).fetch(model.artifact_key), model.labels)
 
 
 def _examples(

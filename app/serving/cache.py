@@ -77,7 +77,7 @@ class ModelCache:
         """A predictor on this cache's shared bases, not kept, warmed by one pass so that its
         first request does not pay for the runtime's first-call set-up."""
         predictor = Predictor.from_pretrained(
-            self.store.path(artifact_key),
+            self.store.fetch(artifact_key),
             self.base_models,
             device=self.device,
             encoders=self.encoders,

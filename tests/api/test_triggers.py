@@ -9,7 +9,7 @@ from standardwebhooks import Webhook
 
 from app.core.config import Settings
 from app.core.db import new_session
-from app.core.storage import ArtifactStore
+from app.core.storage import open_store
 from app.models import Trigger, TriggerRun, WebhookEvent
 from app.services import retrains
 from tests.factories import (
@@ -338,7 +338,7 @@ def test_a_retrain_taken_over_by_a_second_decider_is_decided_once(
     trigger = create_trigger(hook_client, team)
     fire(hook_client, trigger, "msg-1", NEW_EXAMPLES)
     run_queued_jobs(hook_settings)
-    store = ArtifactStore(hook_settings.artifact_root)
+    store = open_store(hook_settings)
     with new_session(hook_settings) as session:
         [first] = retrains.claim_finished(session)
         fire(hook_client, trigger, "msg-2", NEW_EXAMPLES[:1])  # joins the run: one rerun asked

@@ -87,22 +87,29 @@ class Deployment:
     team: TeamCredentials
     broker: PrivateRedis
     logs: Path
+    store_env: dict[str, str] = field(default_factory=dict)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log_files: list[BinaryIO] = field(default_factory=list)
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
+    def start_worker(self, *options: str) -> subprocess.Popen[bytes]:
+        """`adaptd worker` with `options`; over an object store (`store_env`), on a data
+        directory of its own, as if on a host of its own."""
+        artifacts = self.settings.artifact_root
+        if self.store_env:
+            artifacts = self.logs / f"worker-{len(self.workers)}-data"
         env = {
             **os.environ,
             **FAST_LEASES,
+            **self.store_env,
             "ADAPTD_DATABASE_URL": str(self.settings.database_url),
             "ADAPTD_BROKER_URL": self.broker.url,
-            "ADAPTD_ARTIFACTS_DIR": str(self.settings.artifact_root),
+            "ADAPTD_ARTIFACTS_DIR": str(artifacts),
             "ADAPTD_BASE_MODELS": json.dumps(self.settings.base_models),
         }
         log = (self.logs / f"worker-{len(self.workers)}.log").open("wb")
         self.log_files.append(log)
         worker = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker"],
+            [sys.executable, "-m", "app.cli", "worker", *options],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -171,15 +178,33 @@ class Deployment:
             log.close()
 
 
+def over_object_store(settings: Settings, store_env: dict[str, str], name: str) -> Settings:
+    """`settings` for a process whose artifacts live in the object store `store_env` names,
+    with a data directory of its own."""
+    return settings.model_copy(
+        update={
+            "artifact_store_url": store_env["ADAPTD_ARTIFACT_STORE_URL"],
+            "s3_endpoint_url": store_env["ADAPTD_S3_ENDPOINT_URL"],
+            "artifacts_dir": settings.data_dir / name,
+        }
+    )
+
+
 @contextmanager
-def deployment(settings: Settings, directory: Path) -> Iterator[Deployment]:
+def deployment(
+    settings: Settings, directory: Path, store_env: dict[str, str] | None = None
+) -> Iterator[Deployment]:
+    """Workers and the API in process; with `store_env`, every process keeps its artifacts
+    in that object store and shares no directory with the others."""
     broker = PrivateRedis(directory)
     broker.start()
     settings = settings.model_copy(update={"broker_url": broker.url})
+    if store_env:
+        settings = over_object_store(settings, store_env, "api-0")
     with TestClient(create_app(settings)) as client:
         with new_session(settings) as session:
             team = make_team(session, "acme")
-        running = Deployment(settings, client, team, broker, directory)
+        running = Deployment(settings, client, team, broker, directory, dict(store_env or {}))
         try:
             yield running
         finally:

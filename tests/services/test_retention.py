@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.core.ids import new_id
 from app.core.sealing import keyring_of
-from app.core.storage import ArtifactStore
+from app.core.storage import LocalStore
 from app.models import (
     Dataset,
     DatasetExample,
@@ -117,16 +117,16 @@ def test_the_store_sweep_removes_what_no_row_references(
 ) -> None:
     model = trained_model(client, team, settings)
     queued = create_job(client, team, create_dataset(client, team)).json()
-    store = ArtifactStore(settings.artifact_root)
-    kept_model = store.path(session.get(Model, model["id"]).artifact_key)  # type: ignore[union-attr]
+    store = LocalStore(settings.artifact_root)
+    kept_model = store.fetch(session.get(Model, model["id"]).artifact_key)  # type: ignore[union-attr]
     os.utime(kept_model, (0, 0))
     orphan = old_dir(store.root / "mdl_orphan")
     young_orphan = old_dir(store.root / "mdl_young", hours=1)
     staging = old_dir(store.root / ".mdl_crashed-x1y2")
-    ended_checkpoint = old_dir(store.checkpoint_dir(model["job_id"]))
-    live_checkpoint = old_dir(store.checkpoint_dir(queued["id"]))
-    kept_embeddings = old_dir(store.embeddings_of(queued["dataset_id"]))
-    gone_embeddings = old_dir(store.embeddings_of("ds_deleted"))
+    ended_checkpoint = old_dir(store.checkpoints(model["job_id"]).local)
+    live_checkpoint = old_dir(store.checkpoints(queued["id"]).local)
+    kept_embeddings = old_dir(store.embeddings(queued["dataset_id"]).local)
+    gone_embeddings = old_dir(store.embeddings("ds_deleted").local)
 
     removed = sweep(settings)
 
@@ -147,7 +147,7 @@ def test_deleting_a_dataset_removes_its_cached_embeddings(
     client: TestClient, team: TeamCredentials, settings: Settings
 ) -> None:
     dataset_id = create_dataset(client, team)
-    cached = old_dir(ArtifactStore(settings.artifact_root).embeddings_of(dataset_id), hours=0)
+    cached = old_dir(LocalStore(settings.artifact_root).embeddings(dataset_id).local, hours=0)
 
     response = client.delete(f"/v1/datasets/{dataset_id}", headers=team.headers)
 

@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from app.core.storage import ArtifactStore
+from app.core.storage import ArtifactStore, LocalStore
 from app.ml.predictor import Predictor
 from app.serving.cache import ModelCache
 from app.serving.metrics import ServingMetrics
@@ -21,7 +21,7 @@ def store(tiny_model_path: str, tmp_path_factory: pytest.TempPathFactory) -> Art
         ("frozen-c", "frozen"),
     ]:
         train_and_save(strategy, tiny_model_path, root / key, **SMALL_RUNS[strategy])
-    return ArtifactStore(root)
+    return LocalStore(root)
 
 
 def cache_over(store: ArtifactStore, tiny_model_path: str, **bounds: int) -> ModelCache:

@@ -1,5 +1,3 @@
-import shutil
-
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -109,5 +107,5 @@ def delete_dataset(
         )
     datasets.delete(session, dataset=dataset)
     session.commit()
-    shutil.rmtree(store.embeddings_of(dataset.id), ignore_errors=True)
+    store.embeddings(dataset.id).delete()
     return Response(status_code=204)

@@ -27,6 +27,7 @@ from app.core.archives import tar_gz_chunks
 from app.core.config import Settings
 from app.core.problems import NotFound, ValidationFailed
 from app.core.queue import publish_training
+from app.core.storage import ArtifactMissing
 from app.models import Evaluation, Job, Model
 from app.schemas.common import OVERLOADED_RESPONSE, PROBLEM_RESPONSES
 from app.schemas.job import JobPublic
@@ -92,9 +93,12 @@ def get_model(model: ModelDep) -> ModelPublic:
 def download_model(model: ModelDep, store: StoreDep) -> StreamingResponse:
     """The model's artifact directory (weights, config, tokenizer, `adaptd.json` with the
     sha256 of every file) as a .tar.gz with one top folder named after the model."""
-    directory = store.path(model.artifact_key)
-    if not directory.is_dir():
-        raise NotFound(f"the artifact of model {model.id} is missing from the artifact store")
+    try:
+        directory = store.fetch(model.artifact_key)
+    except ArtifactMissing:
+        raise NotFound(
+            f"the artifact of model {model.id} is missing from the artifact store"
+        ) from None
     return StreamingResponse(
         tar_gz_chunks(directory, model.id),
         media_type="application/gzip",
