@@ -1,5 +1,6 @@
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 
@@ -10,6 +11,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import session_scope
 from app.core.logs import FORMAT, queued_logging
 from app.core.migrate import upgrade_database
+from app.core.queue import TRAINING_QUEUE
 from app.main import create_app
 from app.ml.loading import BaseModelError
 from app.models import Model
@@ -17,7 +19,9 @@ from app.services import bootstrap, teams
 from app.services.model_exports import NotExportable, export_standalone
 from app.services.teams import SCOPES
 from workers.celery_worker import run_worker
+from workers.devices import DeviceSpecError, gpus_present, parse_devices
 from workers.supervisor import RunnerSupervisor
+from workers.worker_pool import WorkerPool
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -79,7 +83,22 @@ def _bootstrap(settings: Settings) -> None:
 def _worker(settings: Settings, args: argparse.Namespace) -> None:
     if not settings.broker_url:
         sys.exit("adaptd worker: set ADAPTD_BROKER_URL (e.g. redis://localhost:6379/0)")
-    run_worker(settings, queues=args.queues, loglevel=args.loglevel)
+    trains = TRAINING_QUEUE in args.queues.split(",")
+    try:
+        devices = parse_devices(args.devices if trains else "cpu", gpus_present() if trains else 0)
+    except DeviceSpecError as error:
+        sys.exit(f"adaptd worker: {error}")
+    if len(devices) > 1:
+        WorkerPool(devices, queues=args.queues, loglevel=args.loglevel).run()
+        return
+    [device] = devices
+    os.environ.update(device.environment())  # for the training processes the worker spawns
+    run_worker(
+        settings.model_copy(update={"device": device.setting}),
+        queues=args.queues,
+        loglevel=args.loglevel,
+        hostname=args.hostname or f"{device.name}@%h",
+    )
 
 
 def _create_team(settings: Settings, args: argparse.Namespace) -> None:

@@ -21,6 +21,13 @@ def add_commands(commands: SubParsers) -> None:
     worker = _command(commands, "worker", "run a Celery worker for training jobs")
     worker.add_argument("--queues", default="training")
     worker.add_argument("--loglevel", default="INFO")
+    worker.add_argument(
+        "--devices",
+        default="auto",
+        help="GPU indexes and `cpu`, comma-separated: one training process each "
+        "(default auto: every GPU, else the CPU)",
+    )
+    worker.add_argument("--hostname", default=None, help="Celery node name (default DEVICE@%%h)")
     _command(commands, "migrate", "upgrade the database schema to the newest")
     team = _command(commands, "create-team", "create a team and print its id")
     team.add_argument("name")
