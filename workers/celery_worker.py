@@ -15,7 +15,13 @@ def build_worker_app(settings: Settings) -> Celery:
     return celery
 
 
-def run_worker(settings: Settings, *, queues: str = TRAINING_QUEUE, loglevel: str = "INFO") -> None:
+def run_worker(
+    settings: Settings,
+    *,
+    queues: str = TRAINING_QUEUE,
+    loglevel: str = "INFO",
+    hostname: str = "celery@%h",
+) -> None:
     """One solo-pool process per GPU: the task itself spawns and supervises the training
     process. A worker on the `default` queue also sends webhooks."""
     celery = build_worker_app(settings)
@@ -29,6 +35,7 @@ def run_worker(settings: Settings, *, queues: str = TRAINING_QUEUE, loglevel: st
             "--concurrency=1",
             f"--queues={queues}",
             f"--loglevel={loglevel}",
+            f"--hostname={hostname}",
             "--without-gossip",
             "--without-mingle",
         ]
