@@ -1,4 +1,6 @@
 # One image for every adaptd process: `adaptd serve` (API) and `adaptd worker` (GPU training).
+# Lint: hadolint Dockerfile (tests/test_deployment_files.py runs it; .hadolint.yaml says why
+# a rule is off).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -30,9 +32,9 @@ RUN pip install ./client . \
     && mkdir -p /data \
     && chown adaptd /data
 
-USER adaptd
+USER 10001
 VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"]
 CMD ["adaptd", "serve", "--host", "0.0.0.0", "--port", "8000"]
