@@ -1,5 +1,8 @@
 import json
 import os
+import secrets
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +38,21 @@ def broker(worker_index: int) -> Iterator[str]:
     connection.close()
 
 
+@pytest.fixture
+def rabbitmq_broker() -> Iterator[str]:
+    """A RabbitMQ virtual host of this test's own on the local server (guest may use it),
+    deleted afterwards."""
+    rabbitmqctl = shutil.which("rabbitmqctl")
+    assert rabbitmqctl, "the RabbitMQ broker test needs rabbitmq-server (.ci/run installs it)"
+    vhost = f"adaptd-test-{secrets.token_hex(4)}"
+    subprocess.run([rabbitmqctl, "-q", "add_vhost", vhost], check=True)
+    subprocess.run(
+        [rabbitmqctl, "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], check=True
+    )
+    yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    subprocess.run([rabbitmqctl, "-q", "delete_vhost", vhost], check=False)
+
+
 def worker_env(settings: Settings) -> dict[str, str]:
     return {
         "ADAPTD_DATABASE_URL": str(settings.database_url),
@@ -46,9 +64,11 @@ def worker_env(settings: Settings) -> dict[str, str]:
     }
 
 
+@pytest.mark.parametrize("broker_kind", ["redis", "rabbitmq"])
 def test_celery_worker_trains_published_job_to_a_served_model(
-    postgres_settings: Settings, broker: str, tmp_path: Path
+    postgres_settings: Settings, broker_kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
+    broker = request.getfixturevalue("broker" if broker_kind == "redis" else "rabbitmq_broker")
     settings = postgres_settings.model_copy(update={"broker_url": broker})
     log = tmp_path / "worker.log"
 
