@@ -1,16 +1,20 @@
+import shutil
 import threading
+from pathlib import Path
 
 import pytest
 
 from app.core.storage import ArtifactStore, LocalStore
+from app.core.storage.objects import ObjectStore
 from app.ml.predictor import Predictor
 from app.serving.cache import ModelCache
 from app.serving.metrics import ServingMetrics
+from tests.s3_server import S3Server
 from tests.strategy_models import SMALL_RUNS, train_and_save
 
 
 @pytest.fixture(scope="module")
-def store(tiny_model_path: str, tmp_path_factory: pytest.TempPathFactory) -> ArtifactStore:
+def store(tiny_model_path: str, tmp_path_factory: pytest.TempPathFactory) -> LocalStore:
     """An artifact store holding two full models and three frozen ones."""
     root = tmp_path_factory.mktemp("artifacts")
     for key, strategy in [
@@ -59,6 +63,39 @@ def test_concurrent_first_requests_load_a_model_once(
 
     assert len({id(predictor) for predictor in loaded}) == 1
     assert counted(cache) == (7, 1, 0)
+
+
+def test_32_first_requests_on_a_replica_over_the_object_store_fetch_and_load_once(
+    store: LocalStore, tiny_model_path: str, s3_server: S3Server, tmp_path: Path
+) -> None:
+    """A replica's first requests for a model it has never seen: one download from the object
+    store into its disk cache, one load, and every request served by that one predictor."""
+    objects = ObjectStore(
+        f"s3://{s3_server.new_bucket()}/artifacts",
+        work_dir=tmp_path / "replica",
+        cache_max_bytes=10**9,
+        storage_options={"endpoint_url": s3_server.endpoint_url},
+    )
+    with objects.writing("full-a") as directory:
+        shutil.copytree(store.fetch("full-a"), directory, dirs_exist_ok=True)
+    objects.cache.discard("full-a")  # as on a replica other than the one that trained it
+    cache = cache_over(objects, tiny_model_path)
+    start = threading.Barrier(32)
+    loaded: list[Predictor] = []
+
+    def first_request() -> None:
+        start.wait()
+        loaded.append(cache.get("full-a"))
+
+    threads = [threading.Thread(target=first_request) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len({id(predictor) for predictor in loaded}) == 1
+    assert objects.cache.fetches == 1
+    assert counted(cache) == (31, 1, 0)
 
 
 def test_the_least_recently_used_model_is_evicted_past_the_count_and_reloads(
