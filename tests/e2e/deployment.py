@@ -3,6 +3,7 @@ restart, real `adaptd worker` processes, and the API in process."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from app.models import Job, JobEvent, JobStatus, Model
 from tests.e2e.processes import free_port, wait_for
 from tests.factories import TeamCredentials, create_dataset, create_job, make_team
 
+READY = re.compile(r"(\S+@\S+) ready\.")
 FAST_LEASES = {
     "ADAPTD_HEARTBEAT_SECONDS": "0.5",
     "ADAPTD_LEASE_SECONDS": "3",
@@ -117,6 +119,17 @@ class Deployment:
         )
         self.workers.append(worker)
         return worker
+
+    def wait_for_ready_workers(self, count: int, timeout: float = 120) -> None:
+        """Until `count` Celery worker processes (by node name) have said they are ready."""
+
+        def ready() -> set[str]:
+            names: set[str] = set()
+            for log in self.logs.glob("worker-*.log"):
+                names.update(READY.findall(log.read_text(errors="replace")))
+            return names
+
+        wait_for(lambda: len(ready()) >= count, timeout, f"{count} workers to be ready")
 
     def signal_worker(self, worker: subprocess.Popen[bytes], signum: int) -> None:
         """Signal the worker and its training process (one process group)."""

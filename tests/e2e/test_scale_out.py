@@ -61,6 +61,7 @@ def test_replicas_serve_what_workers_on_other_hosts_trained(cluster: Deployment)
         other = make_team(session, "globex")
     cluster.start_worker("--devices", "cpu,cpu")  # one host, two training processes
     cluster.start_worker()
+    cluster.wait_for_ready_workers(3)  # so that the jobs can spread over all of them
     with second_replica(cluster) as replica:
         replicas = [cluster.client, replica]
         submitted: list[tuple[TeamCredentials, str]] = []
