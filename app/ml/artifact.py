@@ -1,13 +1,12 @@
 """A model directory: the strategy's weights plus the `adaptd.json` manifest with checksums."""
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from app.core.storage.base import MANIFEST_NAME
+from app.core.storage.base import MANIFEST_NAME, sha256_of
 from app.ml.arguments import Pooling
 
 __all__ = ["MANIFEST_NAME", "Manifest", "save_artifact"]
@@ -39,17 +38,9 @@ def save_artifact(save: Callable[[Path], None], manifest: Manifest, directory: P
     directory.mkdir(parents=True, exist_ok=True)
     save(directory)
     checksums = {
-        str(path.relative_to(directory)): _sha256(path)
+        str(path.relative_to(directory)): sha256_of(path)
         for path in sorted(directory.rglob("*"))
         if path.is_file()
     }
     document = {"format_version": FORMAT_VERSION, **asdict(manifest), "checksums": checksums}
     (directory / MANIFEST_NAME).write_text(json.dumps(document, indent=2, sort_keys=True))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -44,22 +44,29 @@ def counted(cache: ModelCache) -> tuple[float, float, float]:
     )
 
 
-def test_concurrent_first_requests_load_a_model_once(
-    store: ArtifactStore, tiny_model_path: str
-) -> None:
-    cache = cache_over(store, tiny_model_path)
-    start = threading.Barrier(8)
+def first_requests(cache: ModelCache, key: str, count: int) -> list[Predictor]:
+    """What `count` threads released at once get asking `cache` for `key`."""
+    start = threading.Barrier(count)
     loaded: list[Predictor] = []
 
     def first_request() -> None:
         start.wait()
-        loaded.append(cache.get("full-a"))
+        loaded.append(cache.get(key))
 
-    threads = [threading.Thread(target=first_request) for _ in range(8)]
+    threads = [threading.Thread(target=first_request) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return loaded
+
+
+def test_concurrent_first_requests_load_a_model_once(
+    store: ArtifactStore, tiny_model_path: str
+) -> None:
+    cache = cache_over(store, tiny_model_path)
+
+    loaded = first_requests(cache, "full-a", 8)
 
     assert len({id(predictor) for predictor in loaded}) == 1
     assert counted(cache) == (7, 1, 0)
@@ -80,18 +87,8 @@ def test_32_first_requests_on_a_replica_over_the_object_store_fetch_and_load_onc
         shutil.copytree(store.fetch("full-a"), directory, dirs_exist_ok=True)
     objects.cache.discard("full-a")  # as on a replica other than the one that trained it
     cache = cache_over(objects, tiny_model_path)
-    start = threading.Barrier(32)
-    loaded: list[Predictor] = []
 
-    def first_request() -> None:
-        start.wait()
-        loaded.append(cache.get("full-a"))
-
-    threads = [threading.Thread(target=first_request) for _ in range(32)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    loaded = first_requests(cache, "full-a", 32)
 
     assert len({id(predictor) for predictor in loaded}) == 1
     assert objects.cache.fetches == 1

@@ -1,6 +1,7 @@
 """What every artifact store offers: published model folders, mirrored working folders
 (checkpoints, cached embeddings) and a listing for the sweeper."""
 
+import hashlib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -117,3 +118,12 @@ def files_of(directory: Path) -> Iterator[tuple[str, Path]]:
             if not name.startswith(".") and not name.endswith(".partial"):
                 path = Path(root) / name
                 yield path.relative_to(directory).as_posix(), path
+
+
+def sha256_of(path: Path) -> str:
+    """The hex sha256 of a file, as a manifest's `checksums` record it."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

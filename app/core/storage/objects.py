@@ -5,7 +5,6 @@ An object store has no rename, so a model is published by uploading every file a
 manifest, which lists every other file's sha256: a reader requires the manifest and checks
 each file against it, and never sees half a model."""
 
-import hashlib
 import json
 import logging
 import shutil
@@ -35,6 +34,7 @@ from app.core.storage.base import (
     StoredEntry,
     checked_key,
     files_of,
+    sha256_of,
 )
 from app.core.storage.disk_cache import DiskCache
 
@@ -133,7 +133,7 @@ class ObjectStore(ArtifactStore):
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
             self.fs.get_file(f"{prefix}/{name}", str(target))
-            if _sha256(target) != digest:
+            if sha256_of(target) != digest:
                 raise ArtifactCorrupt(f"{name} of artifact {key} does not match its checksum")
         (folder / MANIFEST_NAME).write_bytes(manifest)
 
@@ -235,11 +235,3 @@ def _versions(folder: Path) -> Iterator[tuple[str, tuple[int, int]]]:
 def _modified(info: dict[str, Any]) -> float:
     value = info.get("LastModified") or info.get("mtime") or 0.0
     return value.timestamp() if isinstance(value, datetime) else float(value)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
