@@ -75,16 +75,22 @@ def events(cluster: Deployment, job_id: str) -> list[str]:
     return [event["message"] for event in answer["data"]]
 
 
-def test_worker_killed_mid_training_job_completes_once_from_checkpoint(
-    cluster: Deployment,
-) -> None:
+def kill_a_worker_mid_job(cluster: Deployment) -> str:
+    """A long job whose worker is SIGKILLed in its second epoch, and a new worker started;
+    the job's id, once the job has ended."""
     first = cluster.start_worker()
     job_id = long_job(cluster)
     wait_for(lambda: cluster.job(job_id).progress.get("epoch", 0) >= 2, 120, "epoch 2")
-
     cluster.signal_worker(first, signal.SIGKILL)
     cluster.start_worker()
     cluster.wait_until_ended([job_id])
+    return job_id
+
+
+def test_worker_killed_mid_training_job_completes_once_from_checkpoint(
+    cluster: Deployment,
+) -> None:
+    job_id = kill_a_worker_mid_job(cluster)
 
     tally = cluster.tally([job_id])
     report("SIGKILL the worker mid-training", tally)

@@ -4,7 +4,6 @@ replicas; a worker is killed mid-job; the store goes away during training and pu
 
 import hashlib
 import io
-import signal
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from app.core.db import new_session
 from app.main import create_app
 from tests.e2e.deployment import Deployment, deployment, over_object_store
 from tests.e2e.processes import wait_for
-from tests.e2e.test_faults import CLEAN, events, long_job, report
+from tests.e2e.test_faults import CLEAN, events, kill_a_worker_mid_job, long_job, report
 from tests.factories import TeamCredentials, create_dataset, create_job, make_team
 from tests.s3_server import S3Server
 
@@ -108,13 +107,8 @@ def test_replicas_serve_what_workers_on_other_hosts_trained(cluster: Deployment)
 def test_a_worker_killed_mid_job_is_resumed_on_another_host_from_the_stored_checkpoint(
     cluster: Deployment,
 ) -> None:
-    first = cluster.start_worker()
-    job_id = long_job(cluster)
-    wait_for(lambda: cluster.job(job_id).progress.get("epoch", 0) >= 2, 120, "epoch 2")
-
-    cluster.signal_worker(first, signal.SIGKILL)
-    cluster.start_worker()  # its data directory is empty: the checkpoint comes from the store
-    cluster.wait_until_ended([job_id])
+    # the new worker's data directory is empty: the checkpoint can only come from the store
+    job_id = kill_a_worker_mid_job(cluster)
 
     tally = cluster.tally([job_id])
     report("SIGKILL a worker, another host resumes", tally)
