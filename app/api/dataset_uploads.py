@@ -1,5 +1,10 @@
-"""Reads a dataset upload (multipart file or JSON examples) into a validated dataset."""
+"""Reads a dataset upload (multipart file or JSON examples) into rows to check and store.
 
+A file stays where the form parser spooled it (on disk past a megabyte) and is read as a
+stream, so that an upload of any size is checked in bounded memory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +17,9 @@ from app.api.errors import validation_errors
 from app.core.config import Settings
 from app.core.problems import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from app.schemas.dataset import DatasetCreate
-from app.services.dataset_validation import ValidatedDataset, limits_from
-from app.services.uploads import FileUpload, validate_examples, validate_file
+from app.services.datasets import RowSource
+from app.services.idempotency import fingerprint
+from app.services.uploads import FileUpload, example_rows, file_rows, file_sha256
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
@@ -22,18 +28,24 @@ FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 class DatasetUpload:
     name: str
     source_format: str
-    data: ValidatedDataset
+    rows: RowSource
+    fingerprint: str
+    """Tells a repeat of this request (same name, columns and bytes) from another."""
 
 
-async def read_dataset_upload(request: Request, settings: Settings) -> DatasetUpload:
+@asynccontextmanager
+async def dataset_upload(request: Request, settings: Settings) -> AsyncIterator[DatasetUpload]:
+    """The upload, readable until the block ends."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith(FORM_TYPES):
-        return await _from_form(request, settings)
-    if content_type.startswith("application/json"):
-        return await _from_json(request, settings)
-    raise UnsupportedMediaType(
-        "send multipart/form-data with a 'file' field, or application/json with 'examples'"
-    )
+        async with _from_form(request, settings) as upload:
+            yield upload
+    elif content_type.startswith("application/json"):
+        yield await _from_json(request)
+    else:
+        raise UnsupportedMediaType(
+            "send multipart/form-data with a 'file' field, or application/json with 'examples'"
+        )
 
 
 FORM_FIELDS = ("name", "text_column", "label_column")
@@ -78,7 +90,8 @@ UPLOAD_OPENAPI = {
 }
 
 
-async def _from_form(request: Request, settings: Settings) -> DatasetUpload:
+@asynccontextmanager
+async def _from_form(request: Request, settings: Settings) -> AsyncIterator[DatasetUpload]:
     async with request.form(max_files=1, max_fields=10) as form:
         file = form.get("file")
         if not isinstance(file, UploadFile):
@@ -86,33 +99,40 @@ async def _from_form(request: Request, settings: Settings) -> DatasetUpload:
                 "the form needs a 'file' field holding the CSV or JSONL file",
                 errors=[{"location": "file", "message": "field required"}],
             )
-        content = await file.read(settings.max_upload_bytes + 1)
+        if (file.size or 0) > settings.max_upload_bytes:
+            raise PayloadTooLarge(
+                f"the file is over {settings.max_upload_bytes} bytes (ADAPTD_MAX_UPLOAD_BYTES)"
+            )
         fields = {key: str(form.get(key) or "").strip() for key in FORM_FIELDS}
-    if len(content) > settings.max_upload_bytes:
-        raise PayloadTooLarge(
-            f"the file is over {settings.max_upload_bytes} bytes (ADAPTD_MAX_UPLOAD_BYTES)"
+        if "\x00" in fields["name"]:
+            raise ValidationFailed(
+                "name contains a NUL character",
+                errors=[{"location": "name", "message": "must not contain NUL characters"}],
+            )
+        upload = FileUpload(
+            file=file.file,
+            filename=file.filename,
+            content_type=file.content_type,
+            text_column=fields["text_column"] or "text",
+            label_column=fields["label_column"] or "label",
         )
-    if "\x00" in fields["name"]:
-        raise ValidationFailed(
-            "name contains a NUL character",
-            errors=[{"location": "name", "message": "must not contain NUL characters"}],
+        source_format, rows = file_rows(upload)
+        name = fields["name"][:200] or file.filename or "dataset"
+        digest = await run_in_threadpool(file_sha256, file.file)
+        yield DatasetUpload(
+            name,
+            source_format,
+            rows,
+            fingerprint(name, source_format, upload.text_column, upload.label_column, digest),
         )
-    upload = FileUpload(
-        content=content,
-        filename=file.filename,
-        content_type=file.content_type,
-        text_column=fields["text_column"] or "text",
-        label_column=fields["label_column"] or "label",
-    )
-    source_format, data = await run_in_threadpool(validate_file, upload, limits_from(settings))
-    return DatasetUpload(fields["name"][:200] or file.filename or "dataset", source_format, data)
 
 
-async def _from_json(request: Request, settings: Settings) -> DatasetUpload:
+async def _from_json(request: Request) -> DatasetUpload:
     try:
         body = DatasetCreate.model_validate_json(await request.body())
     except ValidationError as error:
         errors = validation_errors([{**e, "loc": ("body", *e["loc"])} for e in error.errors()])
         raise ValidationFailed("the JSON body is not a valid dataset", errors=errors) from None
-    data = await run_in_threadpool(validate_examples, body.examples, limits_from(settings))
-    return DatasetUpload(body.name, "json", data)
+    rows = example_rows(body.examples)
+    examples = [example.model_dump(mode="json") for example in body.examples]
+    return DatasetUpload(body.name, "json", lambda: rows, fingerprint(body.name, "json", examples))

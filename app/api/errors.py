@@ -26,7 +26,7 @@ def problem_response(problem: Problem, max_errors: int = 50) -> JSONResponse:
     }
     if problem.errors is not None:
         body["errors"] = problem.errors[:max_errors]
-        body["total_errors"] = len(problem.errors)
+        body.setdefault("total_errors", len(problem.errors))
     return JSONResponse(body, problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
 
 
@@ -52,10 +52,11 @@ def _validation_error(item: dict[str, Any]) -> dict[str, str]:
     return {"location": format_location(location), "message": item["msg"]}
 
 
-def _dataset_problem(errors: list[RowError]) -> InvalidDataset:
+def _dataset_problem(errors: list[RowError], total: int) -> InvalidDataset:
     return InvalidDataset(
-        f"{len(errors)} problem(s) found; nothing was stored. Fix them and upload again.",
+        f"{total} problem(s) found; nothing was stored. Fix them and upload again.",
         errors=[error.as_dict() for error in errors],
+        total_errors=total,
     )
 
 
@@ -86,11 +87,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_rejected_dataset(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DatasetRejected)
-        return problem_response(_dataset_problem(exc.errors), max_errors)
+        return problem_response(_dataset_problem(exc.errors, exc.total), max_errors)
 
     async def on_unreadable_file(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, UnreadableFile)
-        return problem_response(_dataset_problem([RowError(exc.location, str(exc))]), max_errors)
+        return problem_response(_dataset_problem([RowError(exc.location, str(exc))], 1), max_errors)
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)

@@ -1,10 +1,12 @@
-"""Turn uploaded bytes into located rows; every problem names its line."""
+"""Turn an uploaded file into located rows, read as a stream; every problem names its line."""
 
 import csv
-import io
+import itertools
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 csv.field_size_limit(1 << 30)
 
@@ -31,10 +33,7 @@ class RowError:
         return {"location": self.location, "message": self.message}
 
 
-@dataclass
-class ParsedFile:
-    rows: list[RawRow]
-    errors: list[RowError]
+ParsedItem = RawRow | RowError
 
 
 class UnreadableFile(ValueError):
@@ -45,15 +44,24 @@ class UnreadableFile(ValueError):
         self.location = location
 
 
-def decode_utf8(content: bytes) -> str:
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = content[: error.start].count(b"\n") + 1
-        raise UnreadableFile(
-            f"not valid UTF-8 (byte {error.start} of the file); re-save the file as UTF-8",
-            f"line {line}",
-        ) from None
+LONE_CARRIAGE_RETURN = re.compile(r"(?<=\r)(?!\n)")
+
+
+def decoded_lines(file: BinaryIO) -> Iterator[str]:
+    """The file's lines as text, each with its line ending, read one at a time; a line ends
+    at \\n, \\r\\n or a lone \\r, as a CSV reader expects."""
+    for number, raw in enumerate(file, start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            raise UnreadableFile(
+                f"not valid UTF-8 (byte {error.start} of line {number}); re-save the file as UTF-8",
+                f"line {number}",
+            ) from None
+        if "\r" in line:
+            yield from filter(None, LONE_CARRIAGE_RETURN.split(line))
+        else:
+            yield line
 
 
 def detect_format(filename: str | None, content_type: str | None) -> str:
@@ -69,14 +77,16 @@ def detect_format(filename: str | None, content_type: str | None) -> str:
     )
 
 
-def parse_csv(
-    content: bytes, text_column: str, label_column: str, labels_column: str = "labels"
-) -> ParsedFile:
-    """Rows of a CSV/TSV file. Without `label_column` but with `labels_column`, the data is
-    multi-label and each cell lists labels separated by `|` (an empty cell: none apply)."""
-    text = decode_utf8(content)
-    delimiter = "\t" if _looks_tab_separated(text) else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+def read_csv(
+    file: BinaryIO, text_column: str, label_column: str, labels_column: str = "labels"
+) -> Iterator[ParsedItem]:
+    """Rows of a CSV/TSV file, as they are read. Without `label_column` but with
+    `labels_column`, the data is multi-label and each cell lists labels separated by `|`
+    (an empty cell: none apply)."""
+    lines = decoded_lines(file)
+    first_line = next(lines, "")
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    reader = csv.reader(itertools.chain([first_line], lines), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -89,56 +99,50 @@ def parse_csv(
     label_index = _column_index(
         columns, labels_column if multi_label else label_column, "label_column"
     )
-    parsed = ParsedFile([], [])
     line = reader.line_num
     while True:
         try:
             record = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as error:
-            parsed.errors.append(RowError(f"line {reader.line_num}", f"malformed CSV: {error}"))
-            break
+            yield RowError(f"line {reader.line_num}", f"malformed CSV: {error}")
+            return
         location, line = f"line {line + 1}", reader.line_num
         if not any(field.strip() for field in record):
             continue
         if len(record) != len(columns):
-            parsed.errors.append(
-                RowError(location, f"has {len(record)} fields; the header has {len(columns)}")
-            )
+            yield RowError(location, f"has {len(record)} fields; the header has {len(columns)}")
             continue
         label: Any = record[label_index]
         if multi_label:
             label = [part for part in label.split(LABEL_SEPARATOR) if part.strip()]
-        parsed.rows.append(RawRow(location, record[text_index], label, multi_label))
-    return parsed
+        yield RawRow(location, record[text_index], label, multi_label)
 
 
-def parse_jsonl(
-    content: bytes, text_column: str, label_column: str, labels_column: str = "labels"
-) -> ParsedFile:
-    """Rows of a JSON Lines file; a record with `labels_column` (a list) instead of
-    `label_column` is a multi-label row."""
-    parsed = ParsedFile([], [])
-    for number, line in enumerate(decode_utf8(content).splitlines(), start=1):
+def read_jsonl(
+    file: BinaryIO, text_column: str, label_column: str, labels_column: str = "labels"
+) -> Iterator[ParsedItem]:
+    """Rows of a JSON Lines file, as they are read; a record with `labels_column` (a list)
+    instead of `label_column` is a multi-label row."""
+    for number, line in enumerate(decoded_lines(file), start=1):
         if not line.strip():
             continue
         location = f"line {number}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            parsed.errors.append(RowError(location, f"invalid JSON: {error.msg}"))
+            yield RowError(location, f"invalid JSON: {error.msg}")
             continue
         except RecursionError:
-            parsed.errors.append(RowError(location, "invalid JSON: nested too deeply"))
+            yield RowError(location, "invalid JSON: nested too deeply")
             continue
         if not isinstance(record, dict):
-            parsed.errors.append(RowError(location, "expected a JSON object per line"))
+            yield RowError(location, "expected a JSON object per line")
             continue
         multi_label = label_column not in record and labels_column in record
         label = record.get(labels_column if multi_label else label_column)
-        parsed.rows.append(RawRow(location, record.get(text_column), label, multi_label))
-    return parsed
+        yield RawRow(location, record.get(text_column), label, multi_label)
 
 
 def _column_index(columns: list[str], wanted: str, parameter: str) -> int:
@@ -150,8 +154,3 @@ def _column_index(columns: list[str], wanted: str, parameter: str) -> int:
         f"Rename the column or pass {parameter}",
         "line 1",
     )
-
-
-def _looks_tab_separated(text: str) -> bool:
-    first_line = text.split("\n", 1)[0]
-    return "\t" in first_line and "," not in first_line

@@ -1,6 +1,12 @@
-"""The rules every dataset passes before it is stored; all violations are collected."""
+"""The rules every dataset passes before it is stored; all violations are collected.
+
+Rows are checked one at a time as they are read, keeping only what each label needs (its
+count and first row), so that a dataset of any length is checked in bounded memory. The
+checks that compare rows with each other (one text labeled two ways, exact duplicates) run
+where the rows are stored; see `app.services.datasets`."""
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +23,7 @@ class DatasetLimits:
     max_text_chars: int
     imbalance_warning_ratio: float
     max_labels: int
+    max_reported_errors: int = 50
 
 
 def limits_from(settings: Settings) -> DatasetLimits:
@@ -25,65 +32,193 @@ def limits_from(settings: Settings) -> DatasetLimits:
         max_text_chars=settings.max_text_chars,
         imbalance_warning_ratio=settings.imbalance_warning_ratio,
         max_labels=settings.max_labels,
+        max_reported_errors=settings.max_reported_errors,
     )
 
 
-@dataclass
-class ValidatedDataset:
-    examples: list[LabeledExample]
+@dataclass(frozen=True)
+class DatasetSummary:
+    num_examples: int
     label_counts: dict[str, int]
-    warnings: list[str] = field(default_factory=list)
-    multi_label: bool = False
+    multi_label: bool
+    warnings: list[str]
 
 
 class DatasetRejected(ValueError):
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} problem(s) in the dataset")
+    """`errors` are the first problems in file order; `total` counts every one."""
+
+    def __init__(self, errors: list[RowError], total: int | None = None) -> None:
+        self.total = len(errors) if total is None else total
+        super().__init__(f"{self.total} problem(s) in the dataset")
         self.errors = errors
 
 
-def validate_rows(
-    rows: list[RawRow], limits: DatasetLimits, errors: list[RowError] | None = None
-) -> ValidatedDataset:
-    errors = list(errors or [])
-    if len(rows) > limits.max_examples:
-        errors.append(RowError("file", f"{len(rows)} examples; the limit is {limits.max_examples}"))
-        raise DatasetRejected(errors)
-    multi_label = bool(rows) and rows[0].multi_label
-    examples, locations = [], []
-    for row in rows:
-        text, text_error = _clean_text(row.text, limits.max_text_chars)
-        labels, label_error = _labels_of(row, multi_label)
-        row_errors = [message for message in (text_error, label_error) if message]
-        errors.extend(RowError(row.location, message) for message in row_errors)
-        if not row_errors:
-            examples.append(LabeledExample(text, labels))
-            locations.append(row.location)
-    errors.extend(_conflicting_duplicates(examples, locations))
-    counts = Counter(label for example in examples for label in example.labels)
-    if len(counts) > limits.max_labels:
-        errors.append(
-            RowError(
-                "file",
-                f"{len(counts)} distinct labels; the limit is {limits.max_labels} "
-                "(ADAPTD_MAX_LABELS); merge rare labels or split the task",
-            )
-        )
-        raise DatasetRejected(errors)
-    if not counts and not errors:
-        errors.append(RowError("file", "no examples found; add rows under the header"))
-    errors.extend(_class_errors(counts, examples, locations))
-    if errors:
-        raise DatasetRejected(sorted(errors, key=_file_order))
-    return ValidatedDataset(
-        examples, dict(sorted(counts.items())), _warnings(examples, counts, limits), multi_label
-    )
+@dataclass
+class ErrorLog:
+    """Keeps the first `keep` errors it is given and counts the rest."""
+
+    keep: int
+    kept: list[RowError] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, error: RowError) -> None:
+        self.total += 1
+        if len(self.kept) < self.keep:
+            self.kept.append(error)
 
 
-def _file_order(error: RowError) -> tuple[int, str]:
+def file_order(error: RowError) -> tuple[int, str]:
     """Whole-file problems first, then rows in the order they appear."""
     digits = "".join(character for character in error.location if character.isdigit())
     return (int(digits) if digits else -1, error.location)
+
+
+def rejection(logs: Iterable[ErrorLog], keep: int) -> DatasetRejected:
+    """One rejection from logs that each hold their first errors in file order: together
+    they hold the first `keep` of all."""
+    logs = list(logs)
+    errors = sorted((error for log in logs for error in log.kept), key=file_order)
+    return DatasetRejected(errors[:keep], sum(log.total for log in logs))
+
+
+class RowChecks:
+    """Checks rows in the order they are read and keeps per-label aggregates."""
+
+    def __init__(self, limits: DatasetLimits) -> None:
+        self.limits = limits
+        self.errors = ErrorLog(limits.max_reported_errors)
+        self.counts: Counter[str] = Counter()
+        self.first_location: dict[str, str] = {}
+        self.multi_label: bool | None = None
+        self.rows = 0
+        self.examples = 0
+        self.labels_over_limit: set[str] = set()
+
+    @property
+    def over_limits(self) -> bool:
+        """Past a size limit, the dataset is refused whatever else its rows hold."""
+        return self.rows > self.limits.max_examples or bool(self.labels_over_limit)
+
+    def check(self, item: RawRow | RowError) -> LabeledExample | None:
+        """The row's example, or None where it has a problem or the dataset is refused."""
+        if isinstance(item, RowError):
+            self.errors.add(item)
+            return None
+        self.rows += 1
+        if self.multi_label is None:
+            self.multi_label = item.multi_label
+        example, problems = example_of(item, self.multi_label, self.limits.max_text_chars)
+        for problem in problems:
+            self.errors.add(RowError(item.location, problem))
+        if example is None or self.over_limits:
+            return None
+        if self._brings_a_label_over_the_limit(example.labels):
+            return None
+        self.examples += 1
+        self.counts.update(example.labels)
+        for label in example.labels:
+            self.first_location.setdefault(label, item.location)
+        return example
+
+    def _brings_a_label_over_the_limit(self, labels: tuple[str, ...]) -> bool:
+        new = [label for label in labels if label not in self.counts]
+        if len(self.counts) + len(new) <= self.limits.max_labels:
+            return False
+        if len(self.labels_over_limit) < LABELS_COUNTED_OVER_THE_LIMIT:
+            self.labels_over_limit.update(new)
+        return True
+
+    def limit_errors(self) -> ErrorLog:
+        log = ErrorLog(self.limits.max_reported_errors)
+        if self.rows > self.limits.max_examples:
+            log.add(
+                RowError("file", f"{self.rows} examples; the limit is {self.limits.max_examples}")
+            )
+        elif self.labels_over_limit:
+            distinct = len(self.counts) + len(self.labels_over_limit)
+            counted_all = len(self.labels_over_limit) < LABELS_COUNTED_OVER_THE_LIMIT
+            log.add(
+                RowError(
+                    "file",
+                    f"{'' if counted_all else 'at least '}{distinct} distinct labels; the limit is "
+                    f"{self.limits.max_labels} (ADAPTD_MAX_LABELS); merge rare labels or "
+                    "split the task",
+                )
+            )
+        return log
+
+    def class_errors(self) -> ErrorLog:
+        log = ErrorLog(self.limits.max_reported_errors)
+        if not self.counts and not self.errors.total:
+            log.add(RowError("file", "no examples found; add rows under the header"))
+        if len(self.counts) == 1:
+            (only,) = self.counts
+            log.add(
+                RowError(
+                    "dataset", f"the dataset has one class ({only!r}); at least two are needed"
+                )
+            )
+        singletons = [
+            RowError(self.first_location[label], _singleton(label))
+            for label, count in self.counts.items()
+            if count == 1
+        ]
+        for error in sorted(singletons, key=file_order):
+            log.add(error)
+        return log
+
+    def summary(self, duplicates: int) -> DatasetSummary:
+        return DatasetSummary(
+            num_examples=self.examples,
+            label_counts=dict(sorted(self.counts.items())),
+            multi_label=bool(self.multi_label),
+            warnings=_warnings(self.counts, duplicates, self.limits),
+        )
+
+
+LABELS_COUNTED_OVER_THE_LIMIT = 10_000
+
+
+def _singleton(label: str) -> str:
+    return f"label {label!r} has only this example; each label needs at least 2"
+
+
+def example_of(
+    row: RawRow, multi_label: bool, max_text_chars: int
+) -> tuple[LabeledExample | None, list[str]]:
+    """The row as an example, or the problems that keep it from being one."""
+    text, text_error = _clean_text(row.text, max_text_chars)
+    labels, label_error = _labels_of(row, multi_label)
+    problems = [message for message in (text_error, label_error) if message]
+    return (None if problems else LabeledExample(text, labels)), problems
+
+
+def conflicting_labelings(
+    rows: Iterable[RawRow | RowError], texts: set[str], limits: DatasetLimits, multi_label: bool
+) -> ErrorLog:
+    """Among rows whose text is one of `texts`: each that labels its text differently from
+    the text's first row."""
+    log = ErrorLog(limits.max_reported_errors)
+    first_seen: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        if not isinstance(row, RawRow) or not isinstance(row.text, str):
+            continue
+        if row.text.strip() not in texts:
+            continue
+        example, _ = example_of(row, multi_label, limits.max_text_chars)
+        if example is None:
+            continue
+        labels = _shown(example.labels)
+        earlier = first_seen.setdefault(example.text, (labels, row.location))
+        if earlier[0] != labels:
+            log.add(
+                RowError(
+                    row.location,
+                    f"the same text is labeled {earlier[0]} at {earlier[1]} "
+                    f"and {labels} here; keep one labeling",
+                )
+            )
+    return log
 
 
 def _clean_text(value: Any, max_chars: int) -> tuple[str, str | None]:
@@ -139,49 +274,7 @@ def _shown(labels: tuple[str, ...]) -> str:
     return repr(labels[0]) if len(labels) == 1 else repr(sorted(labels))
 
 
-def _conflicting_duplicates(examples: list[LabeledExample], locations: list[str]) -> list[RowError]:
-    first_seen: dict[str, tuple[str, str]] = {}
-    errors = []
-    for example, location in zip(examples, locations, strict=True):
-        labels = _shown(example.labels)
-        earlier = first_seen.setdefault(example.text, (labels, location))
-        if earlier[0] != labels:
-            errors.append(
-                RowError(
-                    location,
-                    f"the same text is labeled {earlier[0]} at {earlier[1]} "
-                    f"and {labels} here; keep one labeling",
-                )
-            )
-    return errors
-
-
-def _class_errors(
-    counts: Counter[str], examples: list[LabeledExample], locations: list[str]
-) -> list[RowError]:
-    if not counts:
-        return []
-    errors = []
-    if len(counts) < 2:
-        (only,) = counts
-        errors.append(
-            RowError("dataset", f"the dataset has one class ({only!r}); at least two are needed")
-        )
-    for example, location in zip(examples, locations, strict=True):
-        errors.extend(
-            RowError(
-                location,
-                f"label {label!r} has only this example; each label needs at least 2",
-            )
-            for label in example.labels
-            if counts[label] == 1
-        )
-    return errors
-
-
-def _warnings(
-    examples: list[LabeledExample], counts: Counter[str], limits: DatasetLimits
-) -> list[str]:
+def _warnings(counts: Counter[str], duplicates: int, limits: DatasetLimits) -> list[str]:
     warnings = []
     (largest, most), (smallest, fewest) = counts.most_common()[0], counts.most_common()[-1]
     if most / fewest >= limits.imbalance_warning_ratio:
@@ -189,7 +282,6 @@ def _warnings(
             f"class imbalance: {largest!r} has {most} examples and {smallest!r} has {fewest} "
             f"(ratio {most / fewest:.1f}); consider more examples of the small classes"
         )
-    duplicates = len(examples) - len(set(examples))
     if duplicates:
         warnings.append(
             f"{duplicates} exact duplicate example(s) (same text and label); "

@@ -1,14 +1,38 @@
-from sqlalchemy import Subquery, exists, insert, literal, select
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import (
+    Cast,
+    Subquery,
+    Text,
+    cast,
+    distinct,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
 from app.ml.data import LabeledExample
 from app.models import Dataset, DatasetExample, Job, JobStatus, Trigger
-from app.services.dataset_validation import ValidatedDataset
+from app.services.dataset_files import RawRow, RowError
+from app.services.dataset_validation import (
+    DatasetLimits,
+    ErrorLog,
+    RowChecks,
+    conflicting_labelings,
+    rejection,
+)
 from app.services.queries import Page, get_owned, paginate
 
 INSERT_CHUNK = 5_000
+
+RowSource = Callable[[], Iterable[RawRow | RowError]]
+"""Reads a dataset's rows from the start each time it is called."""
 
 
 def create(
@@ -17,41 +41,102 @@ def create(
     team_id: str,
     name: str,
     source_format: str,
-    data: ValidatedDataset,
+    rows: RowSource,
+    limits: DatasetLimits,
     extends: Dataset | None = None,
 ) -> Dataset:
-    """A dataset of `data.examples`. One that `extends` another (a version: the other's
-    examples, then new ones) stores only its new rows and reads the rest from the other."""
-    shared = extends.num_examples if extends is not None else 0
+    """A dataset of `rows`, checked as they stream into the session's transaction; on a
+    `DatasetRejected` the caller rolls the transaction back. One that `extends` another (a
+    version: the other's rows, then new ones) stores only its new rows and reads the rest
+    from the other. The rows are read once more only where a text appears labeled two ways."""
     dataset = Dataset(
         id=new_id("ds"),
         team_id=team_id,
         name=name,
         source_format=source_format,
-        num_examples=len(data.examples),
-        label_counts=data.label_counts,
-        multi_label=data.multi_label,
-        warnings=data.warnings,
+        num_examples=0,
+        label_counts={},
+        warnings=[],
         parent_id=extends.id if extends is not None else None,
-        shared_rows=shared,
+        shared_rows=extends.num_examples if extends is not None else 0,
         chain_depth=extends.chain_depth + 1 if extends is not None else 0,
     )
     session.add(dataset)
     session.flush()
-    rows = [
-        {
-            "dataset_id": dataset.id,
-            "position": position,
-            "text": ex.text,
-            "label": ex.label,
-            "labels": list(ex.labels) if data.multi_label else None,
-        }
-        for position, ex in enumerate(data.examples)
-        if position >= shared
-    ]
-    for start in range(0, len(rows), INSERT_CHUNK):
-        session.execute(insert(DatasetExample), rows[start : start + INSERT_CHUNK])
+    checks = RowChecks(limits)
+    _store_checked(session, dataset, rows(), checks)
+    if checks.over_limits:
+        raise rejection([checks.errors, checks.limit_errors()], limits.max_reported_errors)
+    sources = row_sources(session, dataset.id)
+    multi_label = bool(checks.multi_label)
+    texts = _texts_labeled_two_ways(session, sources, multi_label)
+    conflicts = (
+        conflicting_labelings(rows(), texts, limits, multi_label)
+        if texts
+        else ErrorLog(limits.max_reported_errors)
+    )
+    logs = [checks.errors, conflicts, checks.class_errors()]
+    if any(log.total for log in logs):
+        raise rejection(logs, limits.max_reported_errors)
+    summary = checks.summary(duplicates=checks.examples - _distinct_texts(session, sources))
+    dataset.num_examples = summary.num_examples
+    dataset.label_counts = summary.label_counts
+    dataset.multi_label = summary.multi_label
+    dataset.warnings = summary.warnings
+    session.flush()
     return dataset
+
+
+def _store_checked(
+    session: Session, dataset: Dataset, rows: Iterable[RawRow | RowError], checks: RowChecks
+) -> None:
+    """Stores the rows that pass `checks`, after the `shared_rows` that `dataset` reads from
+    its parent, a chunk at a time."""
+    chunk: list[dict[str, Any]] = []
+    position = 0
+    for row in rows:
+        example = checks.check(row)
+        if example is None:
+            continue
+        if position >= dataset.shared_rows:
+            chunk.append(
+                {
+                    "dataset_id": dataset.id,
+                    "position": position,
+                    "text": example.text,
+                    "label": example.label,
+                    "labels": list(example.labels) if checks.multi_label else None,
+                }
+            )
+        position += 1
+        if len(chunk) == INSERT_CHUNK:
+            session.execute(insert(DatasetExample), chunk)
+            chunk = []
+    if chunk:
+        session.execute(insert(DatasetExample), chunk)
+
+
+def _labeling(multi_label: bool) -> Cast[str]:
+    return cast(DatasetExample.labels if multi_label else DatasetExample.label, Text)
+
+
+def _texts_labeled_two_ways(session: Session, sources: list[str], multi_label: bool) -> set[str]:
+    """Texts stored with more than one labeling; for multi-label data, a superset (the same
+    labels in another order look different here)."""
+    statement = (
+        select(DatasetExample.text)
+        .where(DatasetExample.dataset_id.in_(sources))
+        .group_by(DatasetExample.text)
+        .having(func.count(distinct(_labeling(multi_label))) > 1)
+    )
+    return set(session.scalars(statement))
+
+
+def _distinct_texts(session: Session, sources: list[str]) -> int:
+    statement = select(func.count(distinct(DatasetExample.text))).where(
+        DatasetExample.dataset_id.in_(sources)
+    )
+    return session.scalar(statement) or 0
 
 
 def get(session: Session, *, team_id: str, dataset_id: str) -> Dataset | None:

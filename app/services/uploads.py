@@ -1,36 +1,46 @@
-"""From an upload (file or JSON examples) to a validated dataset, or every reason it is not one."""
+"""From an upload (a file, or JSON examples) to rows that can be read as often as needed."""
 
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from app.schemas.dataset import ExampleIn
-from app.services.dataset_files import (
-    ParsedFile,
-    RawRow,
-    detect_format,
-    parse_csv,
-    parse_jsonl,
-)
-from app.services.dataset_validation import DatasetLimits, ValidatedDataset, validate_rows
+from app.services.dataset_files import ParsedItem, RawRow, detect_format, read_csv, read_jsonl
+from app.services.datasets import RowSource
 
 
 @dataclass(frozen=True)
 class FileUpload:
-    content: bytes
+    file: BinaryIO
     filename: str | None
     content_type: str | None
     text_column: str = "text"
     label_column: str = "label"
 
 
-def validate_file(upload: FileUpload, limits: DatasetLimits) -> tuple[str, ValidatedDataset]:
+def file_rows(upload: FileUpload) -> tuple[str, RowSource]:
+    """The file's format and its rows, read from the start of the file on each call."""
     source_format = detect_format(upload.filename, upload.content_type)
-    parse = parse_csv if source_format == "csv" else parse_jsonl
-    parsed: ParsedFile = parse(upload.content, upload.text_column, upload.label_column)
-    return source_format, validate_rows(parsed.rows, limits, parsed.errors)
+    read = read_csv if source_format == "csv" else read_jsonl
+
+    def rows() -> Iterator[ParsedItem]:
+        upload.file.seek(0)
+        return read(upload.file, upload.text_column, upload.label_column)
+
+    return source_format, rows
 
 
-def validate_examples(examples: list[ExampleIn], limits: DatasetLimits) -> ValidatedDataset:
-    rows = [
+def file_sha256(file: BinaryIO) -> str:
+    file.seek(0)
+    digest = hashlib.sha256()
+    while chunk := file.read(1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def example_rows(examples: list[ExampleIn]) -> list[RawRow]:
+    return [
         RawRow(
             f"examples[{index}]",
             example.text,
@@ -39,4 +49,3 @@ def validate_examples(examples: list[ExampleIn], limits: DatasetLimits) -> Valid
         )
         for index, example in enumerate(examples)
     ]
-    return validate_rows(rows, limits)

@@ -201,6 +201,52 @@ def test_upload_dataset_caps_reported_errors_with_total(
     assert "120 problem(s)" in problem["detail"]
 
 
+def test_upload_dataset_reports_the_first_problems_in_file_order_whatever_their_kind(
+    client: TestClient, team: TeamCredentials
+) -> None:
+    twice = "a text labeled two ways"
+    rows = [{"text": twice, "label": "billing"}, {"text": twice, "label": "farewell"}]
+    rows += [*({"text": "", "label": "billing"} for _ in range(60)), *GOOD_ROWS]
+
+    response = upload_csv(client, team, csv_bytes(rows))
+
+    problem = response.json()
+    assert problem["total_errors"] == 61
+    assert len(problem["errors"]) == 50
+    first, second = problem["errors"][:2]
+    assert first["location"] == "line 3"
+    assert "labeled 'billing' at line 2 and 'farewell' here" in first["message"]
+    assert second == {"location": "line 4", "message": "text is empty"}
+    assert dataset_count(client, team) == 0
+
+
+@pytest.mark.parametrize("line_end", [b"\r\n", b"\r"])
+def test_upload_csv_with_windows_or_old_mac_line_ends_names_the_right_line(
+    client: TestClient, team: TeamCredentials, line_end: bytes
+) -> None:
+    content = csv_bytes([*GOOD_ROWS, {"text": "", "label": "billing"}]).replace(b"\r\n", line_end)
+
+    response = upload_csv(client, team, content)
+
+    assert_rejected(response, client, team, "line 17", "text is empty")
+
+
+def test_upload_jsonl_keeps_a_line_separator_inside_a_text(
+    client: TestClient, team: TeamCredentials
+) -> None:
+    rows = [*GOOD_ROWS, {"text": "first\u2028second", "label": "billing"}]
+    lines = "\n".join(json.dumps(row, ensure_ascii=False) for row in rows)
+
+    response = client.post(
+        "/v1/datasets",
+        headers=team.headers,
+        files={"file": ("data.jsonl", lines.encode(), "application/jsonl")},
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["num_examples"] == 16
+
+
 def test_upload_dataset_rejects_unknown_format(client: TestClient, team: TeamCredentials) -> None:
     response = client.post(
         "/v1/datasets",

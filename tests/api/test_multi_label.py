@@ -101,6 +101,22 @@ def test_upload_multi_label_rejects_bad_rows(
     assert any(e["location"] == location and fragment in e["message"] for e in errors), errors
 
 
+def test_upload_multi_label_takes_the_same_labels_in_another_order_as_one_labeling(
+    client: TestClient, team: TeamCredentials
+) -> None:
+    examples = [
+        {"text": "a", "labels": ["x", "y"]},
+        {"text": "a", "labels": ["y", "x"]},
+        {"text": "b", "labels": ["x", "y"]},
+    ]
+
+    response = client.post("/v1/datasets", headers=team.headers, json={"examples": examples})
+
+    assert response.status_code == 201, response.text
+    assert response.json()["labels"] == {"x": 3, "y": 3}
+    assert any("1 exact duplicate" in w for w in response.json()["warnings"])
+
+
 @pytest.mark.parametrize(
     ("strategy", "hyperparameters"),
     [("frozen", {"epochs": 20, "learning_rate": 0.01}), ("lora", {"epochs": 2, "r": 4})],

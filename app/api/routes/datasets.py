@@ -3,7 +3,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from app.api.dataset_uploads import UPLOAD_OPENAPI, DatasetUpload, read_dataset_upload
+from app.api.dataset_uploads import UPLOAD_OPENAPI, DatasetUpload, dataset_upload
 from app.api.deps import (
     AfterQuery,
     DatasetDep,
@@ -20,7 +20,7 @@ from app.models import Dataset
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.dataset import DatasetPublic, DatasetsPublic
 from app.services import datasets
-from app.services.idempotency import fingerprint
+from app.services.dataset_validation import DatasetLimits, limits_from
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES)
 
@@ -49,27 +49,32 @@ async def create_dataset(
 ) -> DatasetPublic | JSONResponse:
     """Upload labeled examples as a CSV or JSONL file, or as a JSON list; all rows are checked
     before anything is stored."""
-    upload = await read_dataset_upload(request, settings)
-    return await run_in_threadpool(
-        run_once,
-        session,
-        key=idempotency_key,
-        team_id=key.team_id,
-        scope="POST /v1/datasets",
-        request_fingerprint=fingerprint(upload.name, upload.source_format, upload.data.examples),
-        status_code=201,
-        work=lambda: to_public(_store(session, team_id=key.team_id, upload=upload)),
-        settings=settings,
-    )
+    async with dataset_upload(request, settings) as upload:
+        return await run_in_threadpool(
+            run_once,
+            session,
+            key=idempotency_key,
+            team_id=key.team_id,
+            scope="POST /v1/datasets",
+            request_fingerprint=upload.fingerprint,
+            status_code=201,
+            work=lambda: to_public(
+                _store(session, team_id=key.team_id, upload=upload, limits=limits_from(settings))
+            ),
+            settings=settings,
+        )
 
 
-def _store(session: Session, *, team_id: str, upload: DatasetUpload) -> Dataset:
+def _store(
+    session: Session, *, team_id: str, upload: DatasetUpload, limits: DatasetLimits
+) -> Dataset:
     dataset = datasets.create(
         session,
         team_id=team_id,
         name=upload.name,
         source_format=upload.source_format,
-        data=upload.data,
+        rows=upload.rows,
+        limits=limits,
     )
     session.commit()
     return dataset
