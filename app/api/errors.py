@@ -8,7 +8,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from app.core.problems import HttpProblem, InvalidDataset, Problem, ValidationFailed
+from app.core.problems import (
+    HttpProblem,
+    InvalidDataset,
+    Problem,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from app.core.storage import ArtifactStoreUnavailable
 from app.services.dataset_files import RowError, UnreadableFile
 from app.services.dataset_validation import DatasetRejected
 
@@ -93,6 +100,13 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, UnreadableFile)
         return problem_response(_dataset_problem([RowError(exc.location, str(exc))], 1), max_errors)
 
+    async def on_store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        logger.warning("answered 503: %s", exc)
+        problem = ServiceUnavailable(
+            "the artifact store is unreachable; try again shortly", headers={"Retry-After": "10"}
+        )
+        return problem_response(problem)
+
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         headers = dict(exc.headers or {})
@@ -108,5 +122,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(DatasetRejected, on_rejected_dataset)
     app.add_exception_handler(UnreadableFile, on_unreadable_file)
+    app.add_exception_handler(ArtifactStoreUnavailable, on_store_unavailable)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)

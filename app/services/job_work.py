@@ -1,9 +1,10 @@
 """The entry point of a job's process: a training job trains, a scoring job scores, both
-under the job's lease; a failure ends the job with a code that says what went wrong."""
+under the job's lease; a failure ends the job with a code that says what went wrong, and an
+artifact store that stays unreachable hands the job back to the queue."""
 
 from app.core.config import Settings
 from app.core.db import new_session
-from app.core.storage import open_store
+from app.core.storage import ArtifactStoreUnavailable, open_store
 from app.ml.progress import PauseCheck, TrainingPaused
 from app.models import Job, JobKind
 from app.services import leases, scoring, training
@@ -24,6 +25,11 @@ def run_job(settings: Settings, job_id: str, lease_token: str, should_pause: Pau
             return
         except TrainingPaused as paused:
             leases.release(session, job_id=job_id, lease_token=lease_token, step=paused.step)
+        except ArtifactStoreUnavailable as error:
+            session.rollback()
+            leases.requeue_unreached(
+                session, job_id=job_id, lease_token=lease_token, reason=str(error)
+            )
         except Exception as error:
             session.rollback()
             code, message = _described(error)

@@ -210,6 +210,15 @@ def release(session: Session, *, job_id: str, lease_token: str, step: int) -> bo
     return _write(session, statement, events.state(job_id, "queued", message, step=step))
 
 
+def requeue_unreached(session: Session, *, job_id: str, lease_token: str, reason: str) -> bool:
+    """Hand a job back when a service it needs (the artifact store) stayed unreachable for
+    longer than its calls retry: not the job's fault, so the attempt is not spent. The next
+    attempt resumes from the last checkpoint the store holds."""
+    statement = _working(job_id, lease_token).values(**_requeued(), attempt=Job.attempt - 1)
+    message = f"{reason}; queued again"
+    return _write(session, statement, events.state(job_id, "queued", message))
+
+
 def requeue_expired(session: Session, *, lease_seconds: float) -> list[str]:
     """Jobs whose worker stopped heartbeating go back to `queued` (to be published again),
     `cancelled` if that was asked for, or `failed` after the last attempt."""

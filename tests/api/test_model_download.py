@@ -9,7 +9,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
+from app.core.db import new_session
+from app.core.storage import open_store
+from app.main import create_app
+from app.models import Model
+from tests.e2e.deployment import over_object_store
 from tests.factories import TeamCredentials, trained_model
+from tests.s3_server import S3Server
 from tests.standalone import best, card_scores
 
 TEXTS = ["refund my payment please", "hello there", "see you tomorrow"]
@@ -65,3 +71,28 @@ def test_download_model_whose_artifact_is_gone_says_so(
 
     assert response.status_code == 404
     assert "missing from the artifact store" in response.json()["detail"]
+
+
+def test_download_while_the_object_store_is_unreachable_is_503_to_try_again(
+    client: TestClient, team: TeamCredentials, settings: Settings, s3_server: S3Server
+) -> None:
+    model = trained_model(client, team, settings)
+    store_env = s3_server.environment(s3_server.new_bucket())
+    worker = over_object_store(settings, store_env, "worker")
+    replica = over_object_store(settings, store_env, "replica").model_copy(
+        update={"artifact_store_retry_seconds": 0.5}
+    )
+    with new_session(settings) as session:
+        key = session.get_one(Model, model["id"]).artifact_key
+    with open_store(worker).writing(key) as directory:  # published by a worker elsewhere
+        shutil.copytree(open_store(settings).fetch(key), directory, dirs_exist_ok=True)
+    s3_server.stop()
+    try:
+        with TestClient(create_app(replica)) as on_replica:
+            response = download(on_replica, team, model["id"])
+    finally:
+        s3_server.start()
+
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "10"
+    assert "artifact store is unreachable" in response.json()["detail"]

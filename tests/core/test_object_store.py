@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from app.core.config import Settings
-from app.core.storage import Area, ArtifactCorrupt, ArtifactMissing, open_store
+from app.core.storage import (
+    Area,
+    ArtifactCorrupt,
+    ArtifactMissing,
+    ArtifactStoreUnavailable,
+    open_store,
+)
 from app.core.storage.objects import ObjectStore
 from app.ml.artifact import MANIFEST_NAME, Manifest, save_artifact
 from tests.s3_server import S3Server
@@ -213,10 +219,24 @@ def test_past_its_retry_time_an_unreachable_store_is_an_error(
     reader = host("api", retry_seconds=0.5)
     s3_server.stop()
     try:
-        with pytest.raises(Exception, match=r"(?i)connect"):
+        with pytest.raises(ArtifactStoreUnavailable, match=r"did not answer for 0.5 s"):
             reader.fetch("mdl_never")
     finally:
         s3_server.start()
+
+
+def test_missing_credentials_fail_at_once_instead_of_being_retried(
+    host: StoreFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.aws either
+    reader = host("api", retry_seconds=60.0)
+
+    with pytest.raises(Exception, match="credentials") as raised:
+        reader.fetch("mdl_never")
+
+    assert not isinstance(raised.value, ArtifactStoreUnavailable)
 
 
 def test_the_settings_open_the_object_store_they_name(

@@ -93,9 +93,12 @@ class Deployment:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log_files: list[BinaryIO] = field(default_factory=list)
 
-    def start_worker(self, *options: str) -> subprocess.Popen[bytes]:
-        """`adaptd worker` with `options`; over an object store (`store_env`), on a data
-        directory of its own, as if on a host of its own."""
+    def start_worker(
+        self, *options: str, environment: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """`adaptd worker` with `options` and `environment` (`ADAPTD_...` settings); over an
+        object store (`store_env`), on a data directory of its own, as if on a host of its
+        own."""
         artifacts = self.settings.artifact_root
         if self.store_env:
             artifacts = self.logs / f"worker-{len(self.workers)}-data"
@@ -107,6 +110,7 @@ class Deployment:
             "ADAPTD_BROKER_URL": self.broker.url,
             "ADAPTD_ARTIFACTS_DIR": str(artifacts),
             "ADAPTD_BASE_MODELS": json.dumps(self.settings.base_models),
+            **(environment or {}),
         }
         log = (self.logs / f"worker-{len(self.workers)}.log").open("wb")
         self.log_files.append(log)

@@ -23,6 +23,7 @@ from tests.s3_server import S3Server
 
 pytestmark = pytest.mark.e2e
 
+OUTAGE_SECONDS = 30.0
 RUNS = {
     "full": {"epochs": 2, "batch_size": 4, "learning_rate": 1e-3},
     "lora": {"epochs": 2, "batch_size": 4, "r": 4, "alpha": 8},
@@ -123,12 +124,13 @@ def test_a_worker_killed_mid_job_is_resumed_on_another_host_from_the_stored_chec
 def test_jobs_wait_while_the_store_is_down_and_none_is_lost_or_half_published(
     cluster: Deployment, s3_server: S3Server
 ) -> None:
-    cluster.start_worker()
+    # a store call retries for 12 s; past that, the job goes back to the queue and resumes
+    cluster.start_worker(environment={"ADAPTD_ARTIFACT_STORE_RETRY_SECONDS": "12"})
     job_ids = [long_job(cluster, epochs=3) for _ in range(2)]
     wait_for(lambda: cluster.job(job_ids[0]).progress.get("epoch", 0) >= 1, 120, "epoch 1")
 
     s3_server.stop()
-    outage = threading.Timer(10.0, s3_server.start)
+    outage = threading.Timer(OUTAGE_SECONDS, s3_server.start)
     outage.start()
     try:
         cluster.wait_until_ended(job_ids, timeout=300)
@@ -136,10 +138,18 @@ def test_jobs_wait_while_the_store_is_down_and_none_is_lost_or_half_published(
         outage.join()
 
     tally = cluster.tally(job_ids)
-    report("object store down for 10 s during training and publication", tally)
+    report(f"object store down for {OUTAGE_SECONDS:.0f} s during training and publication", tally)
     assert tally == {"submitted": 2, "succeeded": 2, **CLEAN}
     worker_log = (cluster.logs / "worker-0.log").read_text()
     assert "artifact store unavailable" in worker_log, "the outage met no store call"
+    handed_back = [
+        message
+        for job_id in job_ids
+        for message in events(cluster, job_id)
+        if "artifact store did not answer" in message
+    ]
+    print(f"\nhanded back to the queue {len(handed_back)} time(s)")
+    assert handed_back, "no store call outlasted its retries"
     for job_id in job_ids:
         model_id = cluster.job(job_id).model_id
         answer = cluster.client.post(

@@ -1,3 +1,5 @@
+import logging
+
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -16,12 +18,14 @@ from app.api.deps import (
 )
 from app.api.idempotency import IdempotencyKey, run_once
 from app.core.problems import Conflict
+from app.core.storage import ArtifactStoreUnavailable
 from app.models import Dataset
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.dataset import DatasetPublic, DatasetsPublic
 from app.services import datasets
 from app.services.dataset_validation import DatasetLimits, limits_from
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES)
 
 
@@ -100,7 +104,8 @@ def get_dataset(dataset: DatasetDep) -> DatasetPublic:
 def delete_dataset(
     dataset: DatasetDep, session: SessionDep, store: StoreDep, _key: WriteKey
 ) -> Response:
-    """Delete the dataset, and then its cached embeddings (a failed commit keeps both)."""
+    """Delete the dataset, and then its cached embeddings (a failed commit keeps both; an
+    unreachable store leaves the embeddings to the retention sweep)."""
     if datasets.is_in_use(session, dataset_id=dataset.id):
         raise Conflict(
             f"dataset {dataset.id} is used by a queued or running job; wait or cancel it"
@@ -112,5 +117,8 @@ def delete_dataset(
         )
     datasets.delete(session, dataset=dataset)
     session.commit()
-    store.embeddings(dataset.id).delete()
+    try:
+        store.embeddings(dataset.id).delete()
+    except ArtifactStoreUnavailable as error:
+        logger.warning("embeddings of %s left to the retention sweep: %s", dataset.id, error)
     return Response(status_code=204)

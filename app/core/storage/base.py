@@ -38,6 +38,10 @@ class ArtifactCorrupt(OSError):
     """A fetched file does not match the checksum its manifest records."""
 
 
+class ArtifactStoreUnavailable(ConnectionError):
+    """The store did not answer for as long as a call is retried; worth trying again later."""
+
+
 class Mirror(ABC):
     """A folder a job works in on this host, kept in the store so that another host can
     carry on from it: `pull` before the work, `push` after each step worth keeping."""

@@ -30,6 +30,7 @@ from app.core.storage.base import (
     ArtifactCorrupt,
     ArtifactMissing,
     ArtifactStore,
+    ArtifactStoreUnavailable,
     Mirror,
     StoredEntry,
     checked_key,
@@ -46,11 +47,31 @@ _FOLDERS = {Area.model: "models", Area.checkpoint: "checkpoints", Area.embedding
 def _is_transient(error: BaseException) -> bool:
     """Worth another try: the store could not be reached or answered with a server error,
     as opposed to an object that is not there or a request that is refused."""
+    if isinstance(error, ArtifactStoreUnavailable):
+        return False  # retried for the whole window already
     if isinstance(error, ArtifactMissing | FileNotFoundError | PermissionError | ValueError):
         return False
-    return isinstance(error, OSError | ConnectionError | TimeoutError | ArtifactCorrupt) or (
-        type(error).__module__.split(".")[0] in {"botocore", "aiobotocore", "aiohttp"}
-    )
+    if isinstance(error, OSError | ConnectionError | TimeoutError | ArtifactCorrupt):
+        return True
+    return _is_transient_client_error(error)
+
+
+THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError"}
+
+
+def _is_transient_client_error(error: BaseException) -> bool:
+    """The S3 client's own errors: a connection that failed or a server that is busy or
+    failing, as opposed to missing credentials, a bad parameter or a refused request."""
+    from aiohttp import ClientError as HttpError
+    from botocore import exceptions as boto
+
+    if isinstance(error, boto.ConnectionError | boto.HTTPClientError | HttpError):
+        return True
+    if isinstance(error, boto.ClientError):
+        answer = error.response
+        status = int(answer.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+        return status >= 500 or answer.get("Error", {}).get("Code") in THROTTLED
+    return False
 
 
 class ObjectStore(ArtifactStore):
@@ -88,7 +109,15 @@ class ObjectStore(ArtifactStore):
             before_sleep=log,
             reraise=True,
         )
-        return runner(call)()
+        try:
+            return runner(call)()
+        except Exception as error:
+            if _is_transient(error) and not isinstance(error, ArtifactCorrupt):
+                raise ArtifactStoreUnavailable(
+                    f"the artifact store did not answer for {self.retry_seconds:g} s "
+                    f"(ADAPTD_ARTIFACT_STORE_RETRY_SECONDS): {error}"
+                ) from error
+            raise
 
     def remote(self, area: Area, name: str = "") -> str:
         folder = f"{self.root}/{_FOLDERS[area]}"
