@@ -4,6 +4,7 @@ replicas; a worker is killed mid-job; the store goes away during training and pu
 
 import hashlib
 import io
+import os
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from tests.s3_server import S3Server
 pytestmark = pytest.mark.e2e
 
 OUTAGE_SECONDS = 30.0
+JOBS = int(os.environ.get("ADAPTD_TEST_SCALE_OUT_JOBS", "6"))  # 30 for the figures
+STRATEGIES = [("full", "lora", "frozen")[index % 3] for index in range(JOBS)]
 RUNS = {
     "full": {"epochs": 2, "batch_size": 4, "learning_rate": 1e-3},
     "lora": {"epochs": 2, "batch_size": 4, "r": 4, "alpha": 8},
@@ -65,7 +68,7 @@ def test_replicas_serve_what_workers_on_other_hosts_trained(cluster: Deployment)
     with second_replica(cluster) as replica:
         replicas = [cluster.client, replica]
         submitted: list[tuple[TeamCredentials, str]] = []
-        for index, strategy in enumerate(["full", "lora", "frozen", "full", "frozen", "lora"]):
+        for index, strategy in enumerate(STRATEGIES):
             team = (cluster.team, other)[index % 2]
             api = replicas[index % 2]
             job = create_job(
@@ -78,11 +81,11 @@ def test_replicas_serve_what_workers_on_other_hosts_trained(cluster: Deployment)
             assert job.status_code == 202, job.text
             submitted.append((team, job.json()["id"]))
         job_ids = [job_id for _, job_id in submitted]
-        cluster.wait_until_ended(job_ids)
+        cluster.wait_until_ended(job_ids, timeout=240 + 20 * JOBS)
 
         tally = cluster.tally(job_ids)
-        report("6 jobs, 2 teams, 2 replicas, 3 workers on 2 hosts", tally)
-        assert tally == {"submitted": 6, "succeeded": 6, **CLEAN}
+        report(f"{len(job_ids)} jobs, 2 teams, 2 replicas, 3 workers on 2 hosts", tally)
+        assert tally == {"submitted": len(STRATEGIES), "succeeded": len(STRATEGIES), **CLEAN}
         ran_on = {cluster.job(job_id).worker for job_id in job_ids}
         print(f"\nran on {sorted(map(str, ran_on))}")
         assert len(ran_on) >= 2
