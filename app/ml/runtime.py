@@ -8,7 +8,6 @@ backend: each lands in a folder of its own, renamed into place once complete, so
 opens half a graph and concurrent exports of one source waste work but break nothing."""
 
 import enum
-import hashlib
 import logging
 import shutil
 import tempfile
@@ -22,6 +21,7 @@ import numpy as np
 import onnxruntime
 import torch
 
+from app.core.storage.base import graphs_of
 from app.ml.device import DevicePlan
 
 GRAPH_FILE = "model.onnx"
@@ -118,7 +118,7 @@ class GraphCache:
         return OnnxGraph(self.path(source, backend, export), device)
 
     def path(self, source: Path, backend: Backend, export: Export) -> Path:
-        folder = self.root / _key(source)
+        folder = graphs_of(self.root, source)
         float_graph = folder / Backend.onnx / GRAPH_FILE
         try:
             if not float_graph.is_file():
@@ -141,17 +141,13 @@ class GraphCache:
         return target
 
     def remove(self, source: Path) -> None:
-        shutil.rmtree(self.root / _key(source), ignore_errors=True)
+        shutil.rmtree(graphs_of(self.root, source), ignore_errors=True)
 
 
 def _root_cause(error: BaseException) -> BaseException:
     while error.__cause__ is not None:
         error = error.__cause__
     return error
-
-
-def _key(source: Path) -> str:
-    return hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:24]
 
 
 def _publish(target: Path, write: Callable[[Path], None]) -> None:

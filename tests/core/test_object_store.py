@@ -16,6 +16,7 @@ from app.core.storage import (
     ArtifactStoreUnavailable,
     open_store,
 )
+from app.core.storage.base import graphs_of
 from app.core.storage.objects import ObjectStore
 from app.ml.artifact import MANIFEST_NAME, Manifest, save_artifact
 from tests.s3_server import S3Server
@@ -145,12 +146,16 @@ def test_the_host_cache_evicts_least_recently_fetched_by_bytes(
     reader = host("api", cache_max_bytes=12_000)  # two fit, not three
 
     reader.fetch("mdl_a")
-    reader.fetch("mdl_b")
+    graphs = {key: graphs_of(reader.graphs_dir, reader.fetch(key)) for key in ("mdl_a", "mdl_b")}
+    for folder in graphs.values():  # as if each had been served through ONNX Runtime
+        (folder / "onnx").mkdir(parents=True)
     reader.fetch("mdl_a")  # now the most recently used
     reader.fetch("mdl_c")
 
     cached = {path.name for path in reader.cache.root.iterdir() if not path.name.startswith(".")}
     assert cached == {"mdl_a", "mdl_c"}
+    assert graphs["mdl_a"].is_dir()
+    assert not graphs["mdl_b"].exists(), "the graphs of an evicted copy go with it"
     assert reader.fetch("mdl_b").is_dir(), "an evicted model is fetched again"
 
 

@@ -14,6 +14,11 @@ MANIFEST_NAME = "adaptd.json"
 """Written last into every artifact; lists the sha256 of every other file (`checksums`)."""
 
 
+def graphs_of(graphs_dir: Path, copy: Path) -> Path:
+    """Where this host keeps the ONNX graphs derived from the model copy at `copy`."""
+    return graphs_dir / hashlib.sha256(str(copy.resolve()).encode()).hexdigest()[:24]
+
+
 class Area(StrEnum):
     model = "model"
     staging = "staging"

@@ -19,11 +19,15 @@ MIN_AGE_SECONDS = 60.0
 class DiskCache:
     """One folder per key, least recently fetched out first once the folders together pass
     `max_bytes`. A key is fetched once at a time across every thread and process on the host
-    (a file lock per key); a folder appears whole or not at all (renamed into place)."""
+    (a file lock per key); a folder appears whole or not at all (renamed into place).
+    `on_evict` is told of each folder that goes, so that what was derived from it goes too."""
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
+    def __init__(
+        self, root: Path, max_bytes: int, on_evict: Callable[[Path], None] | None = None
+    ) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self.on_evict = on_evict
         self.fetches = 0
 
     def location(self, key: str) -> Path:
@@ -58,7 +62,7 @@ class DiskCache:
         self.shrink(keep=key)
 
     def discard(self, key: str) -> None:
-        shutil.rmtree(self.location(key), ignore_errors=True)
+        self._remove(self.location(key))
 
     def shrink(self, keep: str | None = None) -> None:
         """Evict least recently fetched folders until the rest fit in `max_bytes`."""
@@ -77,8 +81,13 @@ class DiskCache:
             if path.name == keep or modified > fresh:
                 continue
             with self._lock(path.name):
-                shutil.rmtree(path, ignore_errors=True)
+                self._remove(path)
             total -= size
+
+    def _remove(self, folder: Path) -> None:
+        if self.on_evict is not None:
+            self.on_evict(folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
     def _filled(self, key: str, fill: Callable[[Path], None]) -> Path:
         folder = self.staging(key)

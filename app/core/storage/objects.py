@@ -35,6 +35,7 @@ from app.core.storage.base import (
     StoredEntry,
     checked_key,
     files_of,
+    graphs_of,
     sha256_of,
 )
 from app.core.storage.disk_cache import DiskCache
@@ -91,8 +92,8 @@ class ObjectStore(ArtifactStore):
         if hasattr(self.fs, "retries"):
             self.fs.retries = 1  # s3fs's own retries: `retrying` below is the one policy
         self.work_dir = work_dir
-        self.cache = DiskCache(work_dir / "artifacts", cache_max_bytes)
         self.graphs_dir = work_dir / "onnx"
+        self.cache = DiskCache(work_dir / "artifacts", cache_max_bytes, self._forget_graphs)
         self.retry_seconds = retry_seconds
 
     def retrying(self, call: Callable[[], T]) -> T:
@@ -118,6 +119,9 @@ class ObjectStore(ArtifactStore):
                     f"(ADAPTD_ARTIFACT_STORE_RETRY_SECONDS): {error}"
                 ) from error
             raise
+
+    def _forget_graphs(self, copy: Path) -> None:
+        shutil.rmtree(graphs_of(self.graphs_dir, copy), ignore_errors=True)
 
     def remote(self, area: Area, name: str = "") -> str:
         folder = f"{self.root}/{_FOLDERS[area]}"
