@@ -1,6 +1,7 @@
 """Upload of a large labeled CSV (1,000,000 rows, about 100 MB by default) to `adaptd serve`
-on PostgreSQL: wall time, the server's peak resident memory (VmHWM) before and after, and
-what the rows take in the database, where every worker reads them.
+on PostgreSQL: wall time, the server's peak resident memory (VmHWM) before and after, what
+the rows take in the database, where every worker reads them, and what a training process
+pays to read them back (time, peak memory added).
 
 Rows are two CLINC150 training utterances of one intent and a row number, so every text is
 distinct; 150 labels.
@@ -10,7 +11,10 @@ distinct; 150 labels.
 
 import argparse
 import csv
+import json
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -53,6 +57,34 @@ def table_megabytes(database_url: str) -> float:
     return float(size[0]) / 1e6 if size else 0.0
 
 
+READ_AS_TRAINING_DOES = """
+import json, resource, sys, time
+from app.core.config import Settings
+from app.core.db import new_session
+from app.services import datasets
+settings = Settings(database_url=sys.argv[1])
+with new_session(settings) as session:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    examples = datasets.get_examples(session, dataset_id=sys.argv[2])
+    seconds = time.perf_counter() - started
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+print(json.dumps({"rows": len(examples), "seconds": seconds, "megabytes": grown}))
+"""
+
+
+def training_read(database_url: str, dataset_id: str) -> dict[str, float]:
+    """What a training process pays to read the dataset's rows: time and peak memory added."""
+    answer = subprocess.run(
+        [sys.executable, "-c", READ_AS_TRAINING_DOES, database_url, dataset_id],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    read: dict[str, float] = json.loads(answer.stdout.splitlines()[-1])
+    return read
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -81,14 +113,17 @@ def main() -> None:
                 raise SystemExit(f"upload refused: {answer.status_code} {answer.text[:2000]}")
             after = peak_megabytes(server.pid)
         stored = answer.json()
+    read = training_read(args.database_url, stored["id"])
     print(
-        "| rows | CSV MB | upload s | rows/s | API peak RSS before, after MB | in PostgreSQL MB |"
+        "| rows | CSV MB | upload s | rows/s | API peak RSS before, after MB | in PostgreSQL MB "
+        "| training read s | training read MB |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     print(
         f"| {stored['num_examples']:,} | {size / 1e6:.0f} | {seconds:.1f} | "
         f"{stored['num_examples'] / seconds:,.0f} | {before:.0f} / {after:.0f} | "
-        f"{table_megabytes(args.database_url):.0f} |"
+        f"{table_megabytes(args.database_url):.0f} | {read['seconds']:.1f} | "
+        f"{read['megabytes']:.0f} |"
     )
 
 

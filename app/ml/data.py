@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LabeledExample:
     """One text and its labels: exactly one for single-label data, any number for multi-label."""
 
