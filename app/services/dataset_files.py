@@ -85,6 +85,8 @@ def read_csv(
     (an empty cell: none apply)."""
     lines = decoded_lines(file)
     first_line = next(lines, "")
+    if not first_line:
+        raise UnreadableFile("the file is empty; expected a header row", "line 1")
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(itertools.chain([first_line], lines), delimiter=delimiter, strict=True)
     try:

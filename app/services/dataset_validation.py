@@ -110,9 +110,9 @@ class RowChecks:
         example, problems = example_of(item, self.multi_label, self.limits.max_text_chars)
         for problem in problems:
             self.errors.add(RowError(item.location, problem))
-        if example is None or self.over_limits:
+        if example is None or self.rows > self.limits.max_examples:
             return None
-        if self._brings_a_label_over_the_limit(example.labels):
+        if self._brings_a_label_over_the_limit(example.labels) or self.labels_over_limit:
             return None
         self.examples += 1
         self.counts.update(example.labels)

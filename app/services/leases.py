@@ -210,12 +210,31 @@ def release(session: Session, *, job_id: str, lease_token: str, step: int) -> bo
     return _write(session, statement, events.state(job_id, "queued", message, step=step))
 
 
+STORE_UNREACHED = "the artifact store was unreachable"
+MAX_STORE_HAND_BACKS = 10
+
+
 def requeue_unreached(session: Session, *, job_id: str, lease_token: str, reason: str) -> bool:
-    """Hand a job back when a service it needs (the artifact store) stayed unreachable for
-    longer than its calls retry: not the job's fault, so the attempt is not spent. The next
-    attempt resumes from the last checkpoint the store holds."""
+    """Hand a job back when the artifact store stayed unreachable for longer than its calls
+    retry: not the job's fault, so the attempt is not spent, and the next run resumes from
+    the last checkpoint the store holds. After MAX_STORE_HAND_BACKS of them the job fails,
+    so that a store that never answers does not keep it cycling."""
+    handed_back = session.scalar(
+        select(func.count()).where(
+            JobEvent.job_id == job_id, JobEvent.message.startswith(STORE_UNREACHED)
+        )
+    )
+    if (handed_back or 0) >= MAX_STORE_HAND_BACKS:
+        message = f"{reason}; the job was handed back {handed_back} times for it already"
+        return fail(
+            session,
+            job_id=job_id,
+            lease_token=lease_token,
+            code="artifact_store_unreachable",
+            message=message,
+        )
     statement = _working(job_id, lease_token).values(**_requeued(), attempt=Job.attempt - 1)
-    message = f"{reason}; queued again"
+    message = f"{STORE_UNREACHED} ({reason}); queued again"
     return _write(session, statement, events.state(job_id, "queued", message))
 
 

@@ -231,6 +231,12 @@ def test_upload_csv_with_windows_or_old_mac_line_ends_names_the_right_line(
     assert_rejected(response, client, team, "line 17", "text is empty")
 
 
+def test_upload_empty_csv_file_says_it_is_empty(client: TestClient, team: TeamCredentials) -> None:
+    response = upload_csv(client, team, b"")
+
+    assert_rejected(response, client, team, "line 1", "the file is empty")
+
+
 def test_upload_jsonl_keeps_a_line_separator_inside_a_text(
     client: TestClient, team: TeamCredentials
 ) -> None:
@@ -326,12 +332,12 @@ def test_upload_dataset_over_the_label_cap_is_422_naming_the_cap(
     client: TestClient, team: TeamCredentials, settings: Settings
 ) -> None:
     client.app.state.settings = settings.model_copy(update={"max_labels": 3})  # type: ignore[attr-defined]
-    rows = [{"text": f"text {n} {copy}", "label": f"label-{n}"} for n in range(4) for copy in "ab"]
+    rows = [{"text": f"text {n} {copy}", "label": f"label-{n}"} for n in range(7) for copy in "ab"]
 
     response = upload_csv(client, team, csv_bytes(rows))
 
     assert response.status_code == 422
     [error] = response.json()["errors"]
     assert error["location"] == "file"
-    assert "4 distinct labels; the limit is 3 (ADAPTD_MAX_LABELS)" in error["message"]
+    assert "7 distinct labels; the limit is 3 (ADAPTD_MAX_LABELS)" in error["message"]
     assert client.get("/v1/datasets", headers=team.headers).json()["data"] == []

@@ -228,3 +228,25 @@ def test_job_allowed_one_attempt_fails_when_its_training_process_dies(
     row = job_row(session, job_id)
     assert (row.status, row.attempt, row.max_attempts) == (JobStatus.failed, 1, 1)
     assert row.error_code == "training_process_crashed"
+
+
+def test_a_store_that_never_answers_hands_the_job_back_a_bounded_number_of_times(
+    client: TestClient, team: TeamCredentials, session: Session
+) -> None:
+    job_id = create_job(client, team, create_dataset(client, team)).json()["id"]
+    reason = "the artifact store did not answer for 120 s: connection refused"
+
+    for _ in range(leases.MAX_STORE_HAND_BACKS):
+        token = leases.claim(session, job_id=job_id, worker="w")
+        assert token is not None
+        assert leases.requeue_unreached(session, job_id=job_id, lease_token=token, reason=reason)
+        row = job_row(session, job_id)
+        assert (row.status, row.attempt, row.lease_token) == (JobStatus.queued, 0, None)
+
+    token = leases.claim(session, job_id=job_id, worker="w")
+    assert token is not None
+    leases.requeue_unreached(session, job_id=job_id, lease_token=token, reason=reason)
+
+    row = job_row(session, job_id)
+    assert (row.status, row.error_code) == (JobStatus.failed, "artifact_store_unreachable")
+    assert reason in (row.error_message or "")

@@ -5,6 +5,7 @@ An object store has no rename, so a model is published by uploading every file a
 manifest, which lists every other file's sha256: a reader requires the manifest and checks
 each file against it, and never sees half a model."""
 
+import errno
 import json
 import logging
 import shutil
@@ -52,11 +53,16 @@ def _is_transient(error: BaseException) -> bool:
         return False  # retried for the whole window already
     if isinstance(error, ArtifactMissing | FileNotFoundError | PermissionError | ValueError):
         return False
+    if isinstance(error.__cause__, Exception) and not isinstance(error, ArtifactCorrupt):
+        return _is_transient(error.__cause__)  # s3fs wraps the client's error in an OSError
+    if isinstance(error, OSError) and error.errno in LOCAL_DISK_FAULTS:
+        return False
     if isinstance(error, OSError | ConnectionError | TimeoutError | ArtifactCorrupt):
         return True
     return _is_transient_client_error(error)
 
 
+LOCAL_DISK_FAULTS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
 THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError"}
 
 
