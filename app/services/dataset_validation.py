@@ -53,32 +53,31 @@ class DatasetRejected(ValueError):
         self.errors = errors
 
 
+WHOLE_DATASET = -1
+"""The reading order of a problem with the whole dataset: before every row's."""
+
+
 @dataclass
 class ErrorLog:
-    """Keeps the first `keep` errors it is given and counts the rest."""
+    """Keeps the first `keep` errors it is given, each with its place in reading order (the
+    row's index, or WHOLE_DATASET), and counts the rest."""
 
     keep: int
-    kept: list[RowError] = field(default_factory=list)
+    kept: list[tuple[int, RowError]] = field(default_factory=list)
     total: int = 0
 
-    def add(self, error: RowError) -> None:
+    def add(self, order: int, error: RowError) -> None:
         self.total += 1
         if len(self.kept) < self.keep:
-            self.kept.append(error)
-
-
-def file_order(error: RowError) -> tuple[int, str]:
-    """Whole-file problems first, then rows in the order they appear."""
-    digits = "".join(character for character in error.location if character.isdigit())
-    return (int(digits) if digits else -1, error.location)
+            self.kept.append((order, error))
 
 
 def rejection(logs: Iterable[ErrorLog], keep: int) -> DatasetRejected:
-    """One rejection from logs that each hold their first errors in file order: together
+    """One rejection from logs that each hold their first errors in reading order: together
     they hold the first `keep` of all."""
     logs = list(logs)
-    errors = sorted((error for log in logs for error in log.kept), key=file_order)
-    return DatasetRejected(errors[:keep], sum(log.total for log in logs))
+    kept = sorted((entry for log in logs for entry in log.kept), key=lambda entry: entry[0])
+    return DatasetRejected([error for _, error in kept[:keep]], sum(log.total for log in logs))
 
 
 class RowChecks:
@@ -88,7 +87,8 @@ class RowChecks:
         self.limits = limits
         self.errors = ErrorLog(limits.max_reported_errors)
         self.counts: Counter[str] = Counter()
-        self.first_location: dict[str, str] = {}
+        self.first_row: dict[str, tuple[int, str]] = {}
+        self.items = 0
         self.multi_label: bool | None = None
         self.rows = 0
         self.examples = 0
@@ -101,15 +101,17 @@ class RowChecks:
 
     def check(self, item: RawRow | RowError) -> LabeledExample | None:
         """The row's example, or None where it has a problem or the dataset is refused."""
+        order = self.items
+        self.items += 1
         if isinstance(item, RowError):
-            self.errors.add(item)
+            self.errors.add(order, item)
             return None
         self.rows += 1
         if self.multi_label is None:
             self.multi_label = item.multi_label
         example, problems = example_of(item, self.multi_label, self.limits.max_text_chars)
         for problem in problems:
-            self.errors.add(RowError(item.location, problem))
+            self.errors.add(order, RowError(item.location, problem))
         if example is None or self.rows > self.limits.max_examples:
             return None
         if self._brings_a_label_over_the_limit(example.labels) or self.labels_over_limit:
@@ -117,7 +119,7 @@ class RowChecks:
         self.examples += 1
         self.counts.update(example.labels)
         for label in example.labels:
-            self.first_location.setdefault(label, item.location)
+            self.first_row.setdefault(label, (order, item.location))
         return example
 
     def _brings_a_label_over_the_limit(self, labels: tuple[str, ...]) -> bool:
@@ -132,39 +134,40 @@ class RowChecks:
         log = ErrorLog(self.limits.max_reported_errors)
         if self.rows > self.limits.max_examples:
             log.add(
-                RowError("file", f"{self.rows} examples; the limit is {self.limits.max_examples}")
+                WHOLE_DATASET,
+                RowError("file", f"{self.rows} examples; the limit is {self.limits.max_examples}"),
             )
         elif self.labels_over_limit:
             distinct = len(self.counts) + len(self.labels_over_limit)
             counted_all = len(self.labels_over_limit) < LABELS_COUNTED_OVER_THE_LIMIT
             log.add(
+                WHOLE_DATASET,
                 RowError(
                     "file",
                     f"{'' if counted_all else 'at least '}{distinct} distinct labels; the limit is "
                     f"{self.limits.max_labels} (ADAPTD_MAX_LABELS); merge rare labels or "
                     "split the task",
-                )
+                ),
             )
         return log
 
     def class_errors(self) -> ErrorLog:
         log = ErrorLog(self.limits.max_reported_errors)
         if not self.counts and not self.errors.total:
-            log.add(RowError("file", "no examples found; add rows under the header"))
+            log.add(WHOLE_DATASET, RowError("file", "no examples found; add rows under the header"))
         if len(self.counts) == 1:
             (only,) = self.counts
             log.add(
+                WHOLE_DATASET,
                 RowError(
                     "dataset", f"the dataset has one class ({only!r}); at least two are needed"
-                )
+                ),
             )
-        singletons = [
-            RowError(self.first_location[label], _singleton(label))
-            for label, count in self.counts.items()
-            if count == 1
-        ]
-        for error in sorted(singletons, key=file_order):
-            log.add(error)
+        singletons = sorted(
+            (*self.first_row[label], label) for label, count in self.counts.items() if count == 1
+        )
+        for order, location, label in singletons:
+            log.add(order, RowError(location, _singleton(label)))
         return log
 
     def summary(self, duplicates: int) -> DatasetSummary:
@@ -197,10 +200,11 @@ def conflicting_labelings(
     rows: Iterable[RawRow | RowError], texts: set[str], limits: DatasetLimits, multi_label: bool
 ) -> ErrorLog:
     """Among rows whose text is one of `texts`: each that labels its text differently from
-    the text's first row."""
+    the text's first row. `rows` are read as `RowChecks` read them, so that the two agree on
+    each row's place in reading order."""
     log = ErrorLog(limits.max_reported_errors)
     first_seen: dict[str, tuple[str, str]] = {}
-    for row in rows:
+    for order, row in enumerate(rows):
         if not isinstance(row, RawRow) or not isinstance(row.text, str):
             continue
         if row.text.strip() not in texts:
@@ -212,11 +216,12 @@ def conflicting_labelings(
         earlier = first_seen.setdefault(example.text, (labels, row.location))
         if earlier[0] != labels:
             log.add(
+                order,
                 RowError(
                     row.location,
                     f"the same text is labeled {earlier[0]} at {earlier[1]} "
                     f"and {labels} here; keep one labeling",
-                )
+                ),
             )
     return log
 
