@@ -23,7 +23,7 @@ class DatasetLimits:
     max_text_chars: int
     imbalance_warning_ratio: float
     max_labels: int
-    max_reported_errors: int = 50
+    max_reported_errors: int
 
 
 def limits_from(settings: Settings) -> DatasetLimits:

@@ -1,10 +1,10 @@
 """From an upload (a file, or JSON examples) to rows that can be read as often as needed."""
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from app.core.storage.base import sha256_of_stream
 from app.schemas.dataset import ExampleIn
 from app.services.dataset_files import ParsedItem, RawRow, detect_format, read_csv, read_jsonl
 from app.services.datasets import RowSource
@@ -33,10 +33,7 @@ def file_rows(upload: FileUpload) -> tuple[str, RowSource]:
 
 def file_sha256(file: BinaryIO) -> str:
     file.seek(0)
-    digest = hashlib.sha256()
-    while chunk := file.read(1 << 20):
-        digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_of_stream(file)
 
 
 def example_rows(examples: list[ExampleIn]) -> list[RawRow]:

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import BinaryIO
 
 MANIFEST_NAME = "adaptd.json"
 """Written last into every artifact; lists the sha256 of every other file (`checksums`)."""
@@ -131,8 +132,13 @@ def files_of(directory: Path) -> Iterator[tuple[str, Path]]:
 
 def sha256_of(path: Path) -> str:
     """The hex sha256 of a file, as a manifest's `checksums` record it."""
-    digest = hashlib.sha256()
     with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
+        return sha256_of_stream(file)
+
+
+def sha256_of_stream(file: BinaryIO) -> str:
+    """The hex sha256 of what is left to read in `file`, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: file.read(1 << 20), b""):
+        digest.update(chunk)
     return digest.hexdigest()
