@@ -26,6 +26,7 @@ from app.serving.cache import ModelCache
 from app.serving.http_metrics import RequestMetrics
 from app.serving.lookups import LookupCache
 from app.serving.metrics import ServingMetrics
+from app.serving.serving import Serving
 from app.serving.threads import batch_settings, inference_thread, use_torch_threads
 from app.ui import mount_dashboard
 
@@ -45,7 +46,7 @@ def create_app(
         store = open_store(settings)
         device = plan_device(settings.serve_device)
         app.state.store = store
-        app.state.model_cache = ModelCache(
+        model_cache = ModelCache(
             store,
             settings.model_cache_size,
             settings.registered_base_models,
@@ -56,11 +57,12 @@ def create_app(
                 device, settings.predict_pass_max_texts, settings.predict_pass_max_tokens
             ),
         )
-        app.state.model_cache.import_architectures()
+        model_cache.import_architectures()
         app.state.lookups = LookupCache(settings.predict_lookup_ttl_seconds)
         use_torch_threads(settings.torch_threads)
         with inference_thread() as executor:
-            app.state.batcher = Batcher(batch_settings(settings), executor, metrics)
+            batcher = Batcher(batch_settings(settings), executor, metrics)
+            app.state.serving = Serving(settings, model_cache, batcher, TeamAdmission())
             app.state.celery = create_celery(settings) if settings.broker_url else None
             yield
 
@@ -74,7 +76,6 @@ def create_app(
     app.state.components = components
     app.state.stream_slots = StreamSlots(settings.event_stream_max_per_key)
     app.state.key_rates = KeyRates(settings.rate_limit_storage_url)
-    app.state.admission = TeamAdmission()
     metrics = ServingMetrics()
     metrics.watch_jobs(lambda: _count_jobs(settings))
     metrics.watch_retention(lambda: _retention_tallies(settings))
@@ -85,8 +86,8 @@ def create_app(
     app.add_middleware(RequestMetrics, metrics=metrics)
     if settings.operations_token is not None:
         app.add_middleware(OperationsGuard, token=settings.operations_token.get_secret_value())
-    app.include_router(health.router)
     app.include_router(api_router)
+    app.include_router(health.router)
     mount_dashboard(app)
     return app
 

@@ -97,6 +97,7 @@ def main() -> None:
     random.Random(0).shuffle(texts)
     with tempfile.TemporaryDirectory(prefix="adaptd-serving-") as scratch:
         work = args.work_dir or Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
         data_dir = work / "data"
         texts_file = work / "texts.json"
         texts_file.write_text(json.dumps(texts))

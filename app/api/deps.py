@@ -23,10 +23,9 @@ from app.schemas.alias import ALIAS_NAME_PATTERN
 from app.services import aliases, datasets, jobs, models, quotas, teams
 from app.services.audit import OPERATOR, Actor
 from app.services.quotas import Quota
-from app.serving.admission import TeamAdmission
-from app.serving.batcher import Batcher
 from app.serving.cache import ModelCache
 from app.serving.lookups import LookupCache
+from app.serving.serving import Serving
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer adk_...`")
 
@@ -60,25 +59,20 @@ async def get_store(request: Request) -> ArtifactStore:
     return store
 
 
-async def get_model_cache(request: Request) -> ModelCache:
-    cache: ModelCache = request.app.state.model_cache
-    return cache
+async def get_serving(request: Request) -> Serving:
+    serving: Serving = request.app.state.serving
+    return serving
 
 
-async def get_admission(request: Request) -> TeamAdmission:
-    admission: TeamAdmission = request.app.state.admission
-    return admission
+ServingDep = Annotated[Serving, Depends(get_serving)]
 
 
-async def get_batcher(request: Request) -> Batcher:
-    batcher: Batcher = request.app.state.batcher
-    return batcher
+async def get_model_cache(serving: ServingDep) -> ModelCache:
+    return serving.model_cache
 
 
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]
 ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
-BatcherDep = Annotated[Batcher, Depends(get_batcher)]
-AdmissionDep = Annotated[TeamAdmission, Depends(get_admission)]
 
 
 @dataclass(frozen=True)
@@ -203,7 +197,7 @@ class ServedModel:
 
 
 async def get_served_model(
-    model_id: str, request: Request, settings: SettingsDep, credentials: Credentials
+    model_id: str, request: Request, serving: ServingDep, credentials: Credentials
 ) -> ServedModel:
     """The model to predict with, by id or alias. A recent answer for the same key and name
     is reused (see `LookupCache`); otherwise it is looked up on a worker thread in a session
@@ -212,7 +206,9 @@ async def get_served_model(
     cache_key = (hash_api_key(credentials.credentials) if credentials else None, model_id)
     served = lookups.get(cache_key)
     if served is None:
-        served = await run_in_threadpool(_look_up_served_model, model_id, settings, credentials)
+        served = await run_in_threadpool(
+            _look_up_served_model, model_id, serving.settings, credentials
+        )
         lookups.put(cache_key, served)
     rates = _key_rates(request)
     count = partial(rates.hit, served.caller.key_id, served.caller.requests_per_minute)

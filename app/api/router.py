@@ -7,6 +7,7 @@ from app.api.routes import (
     jobs,
     keys,
     models,
+    predictions,
     quotas,
     strategies,
     teams,
@@ -15,6 +16,7 @@ from app.api.routes import (
 )
 
 api_router = APIRouter(prefix="/v1")
+api_router.include_router(predictions.router)  # first: routes are matched in order
 api_router.include_router(teams.router)
 api_router.include_router(datasets.router)
 api_router.include_router(jobs.router)

@@ -46,7 +46,7 @@ def measured(
 
 
 def cache_of(client: TestClient) -> ModelCache:
-    cache: ModelCache = client.app.state.model_cache  # type: ignore[attr-defined]
+    cache: ModelCache = client.app.state.serving.model_cache  # type: ignore[attr-defined]
     return cache
 
 

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 from fastapi.testclient import TestClient
 from transformers import AutoConfig
@@ -51,7 +53,10 @@ def test_predict_single_text_with_top_k(
 def test_predict_without_top_k_answers_at_most_the_servers_default(
     client: TestClient, team: TeamCredentials, model: dict[str, object], settings: Settings
 ) -> None:
-    client.app.state.settings = settings.model_copy(update={"predict_default_top_k": 2})  # type: ignore[attr-defined]
+    state = client.app.state  # type: ignore[attr-defined]
+    serving = state.serving
+    capped_settings = settings.model_copy(update={"predict_default_top_k": 2})
+    state.serving = replace(serving, settings=capped_settings)
 
     capped = predict(client, team, model["id"], {"inputs": "hello there"})
     asked = predict(client, team, model["id"], {"inputs": "hello there", "top_k": 3})

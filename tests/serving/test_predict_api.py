@@ -56,7 +56,7 @@ def test_a_full_queue_answers_503_with_retry_after_and_the_queued_requests_succe
     model = trained_model(client, team, settings)
     url = f"/v1/models/{model['id']}/predict"
     assert client.post(url, headers=team.headers, json={"inputs": ["warm up"]}).status_code == 200
-    batcher = client.app.state.batcher  # type: ignore[attr-defined]
+    batcher = client.app.state.serving.batcher  # type: ignore[attr-defined]
     batcher.settings = BatchSettings(max_batch_texts=1, max_queue_texts=1)
     release = threading.Event()
     batcher.executor.submit(release.wait, 30)
