@@ -204,12 +204,8 @@ async def get_served_model(
     of its own, closed before the request waits for its batch."""
     lookups: LookupCache[ServedModel] = request.app.state.lookups
     cache_key = (hash_api_key(credentials.credentials) if credentials else None, model_id)
-    served = lookups.get(cache_key)
-    if served is None:
-        served = await run_in_threadpool(
-            _look_up_served_model, model_id, serving.settings, credentials
-        )
-        lookups.put(cache_key, served)
+    look_up = partial(_look_up_served_model, model_id, serving.settings, credentials)
+    served = await lookups.get_or_look_up(cache_key, look_up)
     rates = _key_rates(request)
     count = partial(rates.hit, served.caller.key_id, served.caller.requests_per_minute)
     if rates.in_process:

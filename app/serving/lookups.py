@@ -5,16 +5,22 @@ for each one.
 An answer is kept for `ttl_seconds` at most: a key revoked or an alias moved by another
 process (a replica, the job runner) takes effect within that time. A write committed by this
 process clears every cache at once, so what this process changes takes effect at the next
-request."""
+request.
 
+Requests that miss the same answer while it is being looked up wait for that one lookup: under
+load an expired answer costs one query, not one per request waiting."""
+
+import asyncio
 import threading
 import time
 import weakref
 from collections.abc import Callable, Hashable
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 V = TypeVar("V")
 MAX_ENTRIES = 10_000
@@ -27,6 +33,7 @@ class LookupCache(Generic[V]):
         self.clock = clock
         self._entries: dict[Hashable, tuple[float, V]] = {}
         self._lock = threading.Lock()
+        self._looking_up: dict[Hashable, asyncio.Future[V]] = {}
         _caches.add(self)
 
     def get(self, key: Hashable) -> V | None:
@@ -38,6 +45,31 @@ class LookupCache(Generic[V]):
             self._entries.pop(key, None)
             return None
         return value
+
+    async def get_or_look_up(self, key: Hashable, look_up: Callable[[], V]) -> V:
+        """The kept answer, or the answer of `look_up` run on a worker thread, once for every
+        request that asks for `key` meanwhile (an error reaches each of them). Called on the
+        event loop's thread."""
+        value = self.get(key)
+        if value is not None:
+            return value
+        running = self._looking_up.get(key)
+        if running is None:
+            running = asyncio.ensure_future(self._look_up(key, look_up))
+            self._looking_up[key] = running
+            running.add_done_callback(partial(self._done, key))
+        return await asyncio.shield(running)
+
+    async def _look_up(self, key: Hashable, look_up: Callable[[], V]) -> V:
+        value = await run_in_threadpool(look_up)
+        self.put(key, value)
+        return value
+
+    def _done(self, key: Hashable, finished: "asyncio.Future[V]") -> None:
+        if self._looking_up.get(key) is finished:
+            del self._looking_up[key]
+        if not finished.cancelled():
+            finished.exception()  # retrieved here too, for when every waiter has gone
 
     def put(self, key: Hashable, value: V) -> None:
         if self.ttl_seconds <= 0:

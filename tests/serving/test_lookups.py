@@ -1,6 +1,8 @@
 """Predict requests reuse a recent lookup of their key and model; what another process
 changes takes effect within the lookup's lifetime, and what this process changes at once."""
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -138,3 +140,43 @@ def test_the_lookup_cache_forgets_after_its_lifetime_and_on_any_write() -> None:
     cache.clear()
     assert cache.get("key") is None
     assert LookupCache(0.0, clock).get("anything") is None
+
+
+def test_requests_missing_one_answer_at_once_share_one_lookup() -> None:
+    cache: LookupCache[str] = LookupCache(1.0)
+    calls: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def look_up() -> str:
+        calls.append("looked up")
+        started.set()
+        release.wait(10)
+        return "value"
+
+    async def many_requests() -> list[str]:
+        waiting = [asyncio.ensure_future(cache.get_or_look_up("key", look_up)) for _ in range(32)]
+        await asyncio.to_thread(started.wait, 10)
+        release.set()
+        return await asyncio.gather(*waiting)
+
+    assert asyncio.run(many_requests()) == ["value"] * 32
+    assert calls == ["looked up"]
+    assert cache.get("key") == "value"
+
+
+def test_a_failed_lookup_fails_every_request_waiting_and_is_tried_again_next_time() -> None:
+    cache: LookupCache[str] = LookupCache(1.0)
+    answers = iter([LookupError("the database did not answer"), "value"])
+
+    def look_up() -> str:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def two_requests() -> list[str | BaseException]:
+        both = [cache.get_or_look_up("key", look_up) for _ in range(2)]
+        return await asyncio.gather(*both, return_exceptions=True)
+
+    assert [type(outcome) for outcome in asyncio.run(two_requests())] == [LookupError] * 2
+    assert asyncio.run(cache.get_or_look_up("key", look_up)) == "value"
