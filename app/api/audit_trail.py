@@ -1,8 +1,9 @@
 """Every write that takes effect (POST, PUT, PATCH or DELETE answered below 400) is written to
 the audit log before the last byte of its answer is sent, so that an answer in the caller's
 hands means the entry exists. The route names the action; the resource is the id in the
-answer, or else the last id in the path. Predictions and replayed answers to a repeated
-request, which change nothing, are left out."""
+answer, or else the last id in the path. Predictions (passed through untouched, without
+looking at their answers) and replayed answers to a repeated request, which change nothing,
+are left out."""
 
 import json
 import logging
@@ -22,7 +23,7 @@ from app.services.audit import Actor, Write
 logger = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-NOT_WRITES = frozenset({"predict"})
+PREDICTION_PATH = re.compile(r"/v1/models/[^/]+/predict")
 CREATES_TEAM = "create_team"
 ACTOR_STATE = "audit_actor"
 ANSWER_PREFIX_BYTES = 4096
@@ -41,7 +42,11 @@ class AuditTrail:
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in WRITE_METHODS
+            or PREDICTION_PATH.fullmatch(scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
         scope.setdefault("state", {})
@@ -81,7 +86,7 @@ def write_of(scope: Scope, status_code: int, answer: bytes) -> Write | None:
     route = scope.get("route")
     actor = scope["state"].get(ACTOR_STATE)
     name = getattr(route, "name", None)
-    if status_code >= 400 or not isinstance(actor, Actor) or name is None or name in NOT_WRITES:
+    if status_code >= 400 or not isinstance(actor, Actor) or name is None:
         return None
     path_params: dict[str, Any] = scope.get("path_params", {})
     answered_id = _answered_id(answer)
