@@ -121,6 +121,35 @@ def resident_megabytes(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+@dataclass(frozen=True)
+class ThreadTimes:
+    """CPU seconds a process has spent, user and system: on its main thread (the event loop of
+    a server) and on every other thread it has now (the inference pass, worker threads)."""
+
+    main: float
+    others: float
+
+    @classmethod
+    def of(cls, pid: int) -> "ThreadTimes":
+        ticks = os.sysconf("SC_CLK_TCK")
+        main = others = 0.0
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                stat = (task / "stat").read_text()
+            except FileNotFoundError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            seconds = (int(fields[11]) + int(fields[12])) / ticks
+            if task.name == str(pid):
+                main += seconds
+            else:
+                others += seconds
+        return cls(main, others)
+
+    def since(self, earlier: "ThreadTimes") -> "ThreadTimes":
+        return ThreadTimes(self.main - earlier.main, self.others - earlier.others)
+
+
 def wait_for_job(client: httpx.Client, job_id: str) -> dict[str, object]:
     last_step = None
     while True:

@@ -20,6 +20,8 @@ class Load:
     texts_per_second: float
     p50_ms: float
     p99_ms: float
+    answered: int
+    """Every request answered, the warm-up's included."""
 
 
 def closed_loop(
@@ -42,10 +44,12 @@ def closed_loop(
         os.sched_setaffinity(0, cpus)
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     latencies: list[float] = []
+    answered = 0
     warm_until = time.perf_counter() + WARM_UP_SECONDS
     stop_at = warm_until + seconds
 
     async def client_loop(client: aiohttp.ClientSession, number: int) -> None:
+        nonlocal answered
         rng = random.Random(number)
         while time.perf_counter() < stop_at:
             model_id = rng.choice(model_ids)
@@ -55,6 +59,7 @@ def closed_loop(
             async with client.post(path.format(model_id=model_id), json=request) as answer:
                 answer.raise_for_status()
                 await answer.read()
+            answered += 1
             if started >= warm_until:
                 latencies.append(time.perf_counter() - started)
 
@@ -75,4 +80,5 @@ def closed_loop(
         texts_per_second=len(latencies) * texts_per_request / seconds,
         p50_ms=latencies[len(latencies) // 2] * 1000,
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        answered=answered,
     )

@@ -26,9 +26,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ import httpx
 
 from benchmarks.common import (
     Server,
+    ThreadTimes,
     accelerate,
     adaptd_server,
     free_port,
@@ -75,6 +77,23 @@ class Raw:
     def best(self) -> tuple[int, float]:
         size = max(self.rates, key=lambda key: self.rates[key])
         return size, self.rates[size]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A load level, and the server's CPU per answered request (ms) on its event loop's thread
+    and on its other threads (the inference pass)."""
+
+    load: Load
+    cpu_ms: ThreadTimes
+
+
+def _measured(pid: int, run: Callable[[], Load]) -> Measured:
+    before = ThreadTimes.of(pid)
+    load = run()
+    spent = ThreadTimes.of(pid).since(before)
+    per_request = 1000 / max(1, load.answered)
+    return Measured(load, ThreadTimes(spent.main * per_request, spent.others * per_request))
 
 
 @dataclass(frozen=True)
@@ -226,9 +245,9 @@ class _Run:
     def speeds(
         self, models: Models
     ) -> tuple[
-        dict[tuple[str, int], Load], dict[tuple[str, str], Load], dict[str, dict[str, float]]
+        dict[tuple[str, int], Measured], dict[tuple[str, str], Load], dict[str, dict[str, float]]
     ]:
-        single: dict[tuple[str, int], Load] = {}
+        single: dict[tuple[str, int], Measured] = {}
         batched: dict[tuple[str, str], Load] = {}
         cold: dict[str, dict[str, float]] = {}
         batched_models = {
@@ -245,7 +264,9 @@ class _Run:
                 cold[f"`full`, 6 labels, {backend}"] = _first_request(client, models.full_6)
                 cold[f"`frozen`, 150 labels, {backend}"] = _first_request(client, models.frozen_150)
                 for level in CONCURRENCY if backend == "torch" else (1, 32):
-                    single[(backend, level)] = self.load(server, [models.full_6], level)
+                    single[(backend, level)] = _measured(
+                        server.pid, partial(self.load, server, [models.full_6], level)
+                    )
                 for name, model_id in batched_models.items():
                     batched[(name, backend)] = self.load(server, [model_id], 1, REQUEST_TEXTS)
                 if backend == "torch":
@@ -304,15 +325,16 @@ def _first_request(client: httpx.Client, model_id: str) -> dict[str, float]:
 
 def _naive_load(
     model_dir: Path, texts: list[str], level: int, seconds: float, cores: Cores
-) -> Load:
-    with _naive_server(model_dir, cores) as base:
-        return closed_loop(
-            base, "", [""], texts, level, seconds, path="/predict", cpus=cores.client
+) -> Measured:
+    with _naive_server(model_dir, cores) as (base, pid):
+        load = partial(
+            closed_loop, base, "", [""], texts, level, seconds, path="/predict", cpus=cores.client
         )
+        return _measured(pid, load)
 
 
 @contextmanager
-def _naive_server(model_dir: Path, cores: Cores) -> Iterator[str]:
+def _naive_server(model_dir: Path, cores: Cores) -> Iterator[tuple[str, int]]:
     port = free_port()
     process = subprocess.Popen(
         [*UVICORN, "benchmarks.naive_server:app", "--port", str(port), "--log-level", "warning"],
@@ -322,33 +344,40 @@ def _naive_server(model_dir: Path, cores: Cores) -> Iterator[str]:
     )
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/readyz", process)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process.pid
     finally:
         process.terminate()
         process.wait(30)
 
 
-def _print_single(raw: Raw, naive: dict[int, Load], single: dict[tuple[str, int], Load]) -> None:
+def _print_single(
+    raw: Raw, naive: dict[int, Measured], single: dict[tuple[str, int], Measured]
+) -> None:
     size, rate = raw.best
     print(
         f"Table 1. `full`, 6 labels, single-text requests. (a) raw forward pass in-process: "
         f"{rate:.0f} texts/s at its best batch ({size}), {raw.rates[1]:.0f} at batch 1; one "
-        f"text alone: p50 {raw.single_ms:.1f} ms\n"
+        f"text alone: p50 {raw.single_ms:.1f} ms. Server CPU per request: on the event loop's "
+        f"thread, and on the others (the inference pass)\n"
     )
-    print("| setup | concurrency | requests/s | p50 ms | p99 ms | vs (a) raw | vs (b) naive |")
-    print("|---|---|---|---|---|---|---|")
-    for level, load in naive.items():
-        print(f"| (b) naive endpoint | {level} | {_row(load, rate, naive[level])}")
-    for (backend, level), load in single.items():
-        baseline = naive.get(level)
-        print(f"| (c) adaptd, {backend} | {level} | {_row(load, rate, baseline)}")
+    print(
+        "| setup | concurrency | requests/s | p50 ms | p99 ms | vs (a) raw | vs (b) naive "
+        "| CPU ms, event loop | CPU ms, other threads |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for level, measured in naive.items():
+        print(f"| (b) naive endpoint | {level} | {_row(measured, rate, measured)}")
+    for (backend, level), measured in single.items():
+        print(f"| (c) adaptd, {backend} | {level} | {_row(measured, rate, naive.get(level))}")
 
 
-def _row(load: Load, raw_rate: float, naive: Load | None) -> str:
-    versus_naive = f"{load.requests_per_second / naive.requests_per_second:.2f}x" if naive else "-"
+def _row(measured: Measured, raw_rate: float, naive: Measured | None) -> str:
+    load, cpu = measured.load, measured.cpu_ms
+    rate = load.requests_per_second
+    versus_naive = f"{rate / naive.load.requests_per_second:.2f}x" if naive else "-"
     return (
-        f"{load.requests_per_second:.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | "
-        f"{load.requests_per_second / raw_rate:.2f}x | {versus_naive} |"
+        f"{rate:.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | {rate / raw_rate:.2f}x | "
+        f"{versus_naive} | {cpu.main:.2f} | {cpu.others:.2f} |"
     )
 
 
@@ -385,7 +414,7 @@ def _print_cold(cold: dict[str, dict[str, float]]) -> None:
 
 def _print_goals(
     raw: dict[str, Raw],
-    single: dict[tuple[str, int], Load],
+    single: dict[tuple[str, int], Measured],
     batched: dict[tuple[str, str], Load],
     cold: dict[str, dict[str, float]],
 ) -> None:
@@ -396,12 +425,12 @@ def _print_goals(
         (
             "concurrency 32, single texts, torch, vs raw at its best batch",
             "≥ 0.8x",
-            f"{single[('torch', 32)].requests_per_second / best:.2f}x",
+            f"{single[('torch', 32)].load.requests_per_second / best:.2f}x",
         ),
         (
             "concurrency 32, single texts, ONNX Runtime int8, vs raw torch fp32",
             "≥ 1.5x",
-            f"{single[('int8', 32)].requests_per_second / best:.2f}x",
+            f"{single[('int8', 32)].load.requests_per_second / best:.2f}x",
         ),
         (
             "64-text requests, one client, torch, vs raw batch-64, 6 labels",
@@ -416,7 +445,7 @@ def _print_goals(
         (
             "concurrency 1 p50, torch, vs one raw forward",
             "≤ +1 ms",
-            f"{single[('torch', 1)].p50_ms - raw['6'].single_ms:+.1f} ms",
+            f"{single[('torch', 1)].load.p50_ms - raw['6'].single_ms:+.1f} ms",
         ),
     ]
     for name, times in cold.items():
