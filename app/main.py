@@ -57,9 +57,9 @@ def create_app(
                 device, settings.predict_pass_max_texts, settings.predict_pass_max_tokens
             ),
         )
-        model_cache.import_architectures()
-        app.state.lookups = LookupCache(settings.predict_lookup_ttl_seconds)
         use_torch_threads(settings.torch_threads)
+        model_cache.warm_up()
+        app.state.lookups = LookupCache(settings.predict_lookup_ttl_seconds)
         with inference_thread() as executor:
             batcher = Batcher(batch_settings(settings), executor, metrics)
             app.state.serving = Serving(settings, model_cache, batcher, TeamAdmission())

@@ -8,10 +8,12 @@ from app.ml.device import DevicePlan, plan_device
 from app.ml.loading import BaseModelError, import_architecture
 from app.ml.predictor import PassLimits, Predictor
 from app.ml.runtime import Backend, Runtime
+from app.ml.sentence import SentenceEncoder
 from app.serving.encoders import SharedEncoders
 from app.serving.metrics import ServingMetrics
 
 WARM_UP_TEXT = "warm up"
+WARM_UP_MAX_LENGTH = 16
 logger = logging.getLogger(__name__)
 
 
@@ -74,8 +76,9 @@ class ModelCache:
             return predictor
 
     def load(self, artifact_key: str, backend: Backend = Backend.torch) -> Predictor:
-        """A predictor on this cache's shared bases, not kept, warmed by one pass so that its
-        first request does not pay for the runtime's first-call set-up."""
+        """A predictor on this cache's shared bases, not kept. It is not run here: the
+        request that loads it runs its first pass, and `warm_up` has paid the process's
+        one-time costs."""
         predictor = Predictor.from_pretrained(
             self.store.fetch(artifact_key),
             self.base_models,
@@ -85,15 +88,19 @@ class ModelCache:
             runtime=Runtime(backend, self.store.graphs_dir),
         )
         predictor.limits = self.limits
-        predictor.probabilities([WARM_UP_TEXT])
         return predictor
 
-    def import_architectures(self) -> None:
-        """Import what loading a model on each registered base imports, so that the first
-        request to a model pays only its own load (see `import_architecture`)."""
+    def warm_up(self) -> None:
+        """Pay at start-up what the first model loaded and run in a process would otherwise
+        pay in its first request: the imports of its architecture (`import_architecture`),
+        transformers' tables that map checkpoint weights, and torch's first pass on the
+        serving device. Each registered base is loaded as an encoder, run once and dropped:
+        nothing stays resident."""
         for name, path in self.base_models.items():
             try:
                 import_architecture(path)
+                encoder = SentenceEncoder.load(path, WARM_UP_MAX_LENGTH, self.device)
+                encoder.embed([WARM_UP_TEXT])
             except (OSError, ValueError, BaseModelError) as error:
                 logger.warning("base model %s at %s does not load: %s", name, path, error)
 

@@ -72,6 +72,20 @@ def test_concurrent_first_requests_load_a_model_once(
     assert counted(cache) == (7, 1, 0)
 
 
+def test_warming_up_keeps_nothing_and_a_first_request_runs_only_its_own_pass(
+    store: ArtifactStore, tiny_model_path: str
+) -> None:
+    cache = cache_over(store, tiny_model_path)
+
+    cache.warm_up()
+    assert (cache.encoders.encoders_loaded, cache.resident_bytes) == (0, 0)
+    predictor = cache.get("frozen-a")
+    encoder = predictor.shared_encoder
+    assert encoder is not None and encoder.encoded_texts == 0
+    predictor.probabilities(["where is my parcel"])
+    assert encoder.encoded_texts == 1
+
+
 def test_32_first_requests_on_a_replica_over_the_object_store_fetch_and_load_once(
     store: LocalStore, tiny_model_path: str, s3_server: S3Server, tmp_path: Path
 ) -> None:
