@@ -81,7 +81,8 @@ def test_warming_up_keeps_nothing_and_a_first_request_runs_only_its_own_pass(
     assert (cache.encoders.encoders_loaded, cache.resident_bytes) == (0, 0)
     predictor = cache.get("frozen-a")
     encoder = predictor.shared_encoder
-    assert encoder is not None and encoder.encoded_texts == 0
+    assert encoder is not None
+    assert encoder.encoded_texts == 0
     predictor.probabilities(["where is my parcel"])
     assert encoder.encoded_texts == 1
 
