@@ -62,8 +62,9 @@ def token_lengths(tokenizer: Any, texts: Sequence[str], max_length: int) -> list
 
 
 def import_architecture(path: str) -> None:
-    """Import the modules that loading a model of `path`'s architecture imports (transformers
-    imports them lazily, about half a second for BERT), so that a later load does not pay it."""
+    """Import the model classes of `path`'s architecture (transformers imports them lazily,
+    about half a second for BERT), so that a later load does not pay it. The tokenizer's
+    modules are imported by loading it (`ModelCache.warm_up` loads the base with it)."""
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import (
         MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING,
@@ -71,7 +72,6 @@ def import_architecture(path: str) -> None:
     )
 
     config = AutoConfig.from_pretrained(path)
-    load_tokenizer(path)
     for mapping in (MODEL_MAPPING, MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING):
         if type(config) in mapping:
             mapping[type(config)]
