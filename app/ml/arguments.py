@@ -185,6 +185,11 @@ class HeadArguments(TrainedArguments):
     weight_decay: float = hyperparameter(
         0.01, "AdamW weight decay of the head's weights.", ge=0, le=1
     )
+    logistic_regression: bool = hyperparameter(
+        True,
+        "Also fit logistic regressions (L-BFGS, a few L2 penalties; one per label for "
+        "multi-label data) and keep whichever head scores best on the validation examples.",
+    )
 
 
 @dataclass(frozen=True)
@@ -201,11 +206,6 @@ class FrozenArguments(HeadArguments):
     )
     dropout: float = hyperparameter(
         0.1, "Dropout on the embeddings and on the hidden layer while fitting.", ge=0, lt=1
-    )
-    logistic_regression: bool = hyperparameter(
-        True,
-        "Also fit logistic regressions (L-BFGS, a few L2 penalties; one per label for "
-        "multi-label data) and keep whichever head scores best on the validation examples.",
     )
 
 

@@ -1,6 +1,7 @@
 """`few_shot`: for a handful of examples per label. The encoder is adapted with a supervised
 contrastive loss on batches that pair examples of the same label (in the manner of SetFit),
-then a linear head is fitted on the adapted embeddings."""
+then a linear head is fitted on the adapted embeddings (or a logistic regression on them, where
+that scores better on the validation examples)."""
 
 import math
 import random
@@ -13,8 +14,8 @@ from transformers import get_linear_schedule_with_warmup
 
 from app.ml.arguments import FewShotArguments
 from app.ml.data import LabeledExample, check_labels, encode_targets
-from app.ml.frozen import finish, training_figures
-from app.ml.head import LinearHead, fit_head
+from app.ml.frozen import best_on, finish, training_figures
+from app.ml.head import Head, HeldOut, LinearHead, fit_head
 from app.ml.progress import Callbacks, TrainingPaused, TrainingProgress
 from app.ml.sentence import SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
@@ -46,12 +47,15 @@ class FewShotTrainer:
         if self.args.use_label_descriptions:
             examples += [LabeledExample.of(descriptions[label], label) for label in labels]
         self._adapt(examples, labels)
-        head = self._initial_head(labels, descriptions)
+        head: Head = self._initial_head(labels, descriptions)
         features = self.encoder.embed([example.text for example in examples])
         targets = encode_targets(examples, labels, multi_label)
         fit_head(head, features, targets, self.args, multi_label=multi_label)
-        classifier = SentenceClassifier(self.encoder, head, labels, multi_label, owns_encoder=True)
         validation_features = self.encoder.embed([example.text for example in validation])
+        if validation and self.args.logistic_regression:
+            held_out = HeldOut(validation_features, encode_targets(validation, labels, multi_label))
+            head = best_on(held_out, head, features, targets, multi_label)
+        classifier = SentenceClassifier(self.encoder, head, labels, multi_label, owns_encoder=True)
         finish(
             classifier,
             validation,

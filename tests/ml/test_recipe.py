@@ -180,3 +180,24 @@ def test_a_head_fitted_with_held_out_data_keeps_its_best_epoch_and_stops() -> No
     assert len(scores) < 200
     assert len(set(scores)) > 1
     assert held_out.score(head, multi_label=False) == max(scores)
+
+
+@pytest.mark.parametrize("logistic_regression", [True, False])
+def test_few_shot_keeps_a_logistic_regression_that_beats_its_head_and_serves_it(
+    tiny_model_path: str, tmp_path: Path, logistic_regression: bool
+) -> None:
+    barely_fitted = {"epochs": 1, "learning_rate": 1e-6, "use_label_descriptions": False}
+    options = SMALL_RUNS["few_shot"] | barely_fitted
+    plan = plan_for(
+        "few_shot", tiny_model_path, ROWS, **options, logistic_regression=logistic_regression
+    )
+    trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
+    predictor = saved_predictor(trained, plan, tmp_path / "model")
+
+    texts = [row.text for row in ROWS]
+    right = sum(p.label == row.label for p, row in zip(predictor.predict(texts), ROWS, strict=True))
+    assert right / len(ROWS) == pytest.approx(trained.metrics["accuracy"])
+    if logistic_regression:
+        assert trained.metrics["accuracy"] == 1.0
+    else:
+        assert trained.metrics["accuracy"] < 1.0
