@@ -7,6 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.audit_trail import AuditTrail
 from app.api.body_limit import BodySizeLimit
+from app.api.deps import warm_up_lookups
 from app.api.errors import install_error_handlers
 from app.api.event_stream import StreamSlots
 from app.api.operations_guard import OperationsGuard
@@ -59,6 +60,7 @@ def create_app(
         )
         use_torch_threads(settings.torch_threads)
         model_cache.warm_up()
+        warm_up_lookups(settings)
         app.state.lookups = LookupCache(settings.predict_lookup_ttl_seconds)
         with inference_thread() as executor:
             batcher = Batcher(batch_settings(settings), executor, metrics)

@@ -1,3 +1,4 @@
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -6,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -27,6 +29,7 @@ from app.serving.cache import ModelCache
 from app.serving.lookups import LookupCache
 from app.serving.serving import Serving
 
+logger = logging.getLogger(__name__)
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer adk_...`")
 
 
@@ -230,6 +233,20 @@ def _look_up_served_model(
             backend=served_backend(model),
             abstain_threshold=model.abstain_threshold,
         )
+
+
+def warm_up_lookups(settings: Settings) -> None:
+    """Run each query of a model lookup once (with names that match nothing), so that the
+    process's first predict request does not pay for opening the first connection and
+    compiling them. A database that does not answer yet is logged: requests will say so."""
+    try:
+        with new_session(settings) as session:
+            teams.authenticate(session, secret="")
+            aliases.get_by_name(session, team_id="", name="")
+            session.get(Model, "")
+            session.get(Team, "")
+    except SQLAlchemyError as error:
+        logger.warning("could not warm up the model lookups: %s", error)
 
 
 def served_backend(model: Model) -> Backend:

@@ -2,6 +2,7 @@
 changes takes effect within the lookup's lifetime, and what this process changes at once."""
 
 import asyncio
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -9,10 +10,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, event, update
 from sqlalchemy.orm import Session
 
+from app.api.deps import warm_up_lookups
 from app.core.config import Settings
+from app.core.db import get_engine
 from app.models import Alias, ApiKey
 from app.schemas.model import PredictResponse
 from app.serving.lookups import LookupCache
@@ -180,3 +183,34 @@ def test_a_failed_lookup_fails_every_request_waiting_and_is_tried_again_next_tim
 
     assert [type(outcome) for outcome in asyncio.run(two_requests())] == [LookupError] * 2
     assert asyncio.run(cache.get_or_look_up("key", look_up)) == "value"
+
+
+def test_warming_up_runs_every_query_of_a_model_lookup_before_the_first_request(
+    settings: Settings,
+) -> None:
+    statements: list[str] = []
+
+    def record(*arguments: Any) -> None:
+        statements.append(arguments[2])
+
+    engine = get_engine(settings.sqlalchemy_url)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        warm_up_lookups(settings)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    queried = {table for statement in statements for table in re.findall(r"FROM (\w+)", statement)}
+    assert queried == {"api_key", "model", "alias", "team"}
+
+
+def test_warming_up_with_no_database_leaves_the_server_to_start(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    unreachable = settings.model_copy(
+        update={"database_url": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    )
+
+    warm_up_lookups(unreachable)
+
+    assert "could not warm up the model lookups" in caplog.text
