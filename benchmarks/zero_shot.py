@@ -3,7 +3,8 @@ between all-MiniLM-L6-v2 sentence embeddings of the texts and of each label's de
 with nothing trained. The descriptions are built from the label names only (as a user who gives
 no descriptions gets them); variants differ in how a description is phrased and in how the
 out-of-scope label is treated. Where a variant chooses something, it chooses on the validation
-split. Prints in-scope accuracy and out-of-scope recall.
+split. Prints in-scope accuracy and out-of-scope recall, then what moving the prototypes
+toward unlabeled texts (the job's default when it is given texts) adds.
 
     python -m benchmarks.zero_shot
 """
@@ -17,7 +18,7 @@ import torch
 from app.core.config import get_settings
 from app.ml.device import plan_device
 from app.ml.sentence import SentenceEncoder
-from app.ml.zero_shot import readable
+from app.ml.zero_shot import MIN_TEXTS_PER_LABEL, adapted, readable
 from benchmarks.common import OUT_OF_SCOPE, read_split
 from benchmarks.heads import embeddings
 
@@ -65,7 +66,9 @@ def main() -> None:
             threshold,
         )
         print(f"<!-- {name}: descriptions embedded in {seconds:.1f} s -->")
-    _corrections(labels, validation_x, test, test_x, _prototypes(encoder, labels, ("{}",)))
+    names = _prototypes(encoder, labels, ("{}",))
+    _corrections(labels, validation_x, test, test_x, names)
+    _adaptation(labels, validation, validation_x, test, test_x, names)
 
 
 def _corrections(
@@ -94,6 +97,64 @@ def _corrections(
     for name, similarity in variants.items():
         in_scope, _ = _scores(test, _predict(labels, similarity, None))
         print(f"| {name} | {100 * in_scope:.1f} |", flush=True)
+
+
+def _adaptation(
+    labels: Sequence[str],
+    validation: list[dict[str, str]],
+    validation_x: torch.Tensor,
+    test: list[dict[str, str]],
+    test_x: torch.Tensor,
+    prototypes: torch.Tensor,
+) -> None:
+    """Prototypes moved toward unlabeled texts (`zero_shot.adapted`), scored on other texts."""
+    print(
+        "\n| texts the prototypes move toward | texts | description weight | scored on | "
+        "in-scope acc |"
+    )
+    print("|---|---|---|---|---|")
+    generator = np.random.default_rng(0)
+
+    def row(
+        pool: str, texts: torch.Tensor, weight: float, rows: list[dict[str, str]], x: torch.Tensor
+    ) -> None:
+        moved = adapted(prototypes, texts, weight) if len(texts) else prototypes
+        in_scope, _ = _scores(rows, _predict(labels, x @ moved.T, None))
+        too_few = len(texts) < MIN_TEXTS_PER_LABEL * len(labels)
+        note = " (too few: a job keeps the descriptions)" if len(texts) and too_few else ""
+        split = "validation" if rows is validation else "test"
+        print(
+            f"| {pool}{note} | {len(texts)} | {weight:g} | {split} | {100 * in_scope:.1f} |",
+            flush=True,
+        )
+
+    row("none (descriptions alone)", validation_x[:0], 3.0, test, test_x)
+    for weight in (1.0, 3.0, 10.0):
+        row("the validation split", validation_x, weight, test, test_x)
+    for size in (1000, 600, 300, 150):
+        sample = generator.choice(len(validation), size, replace=False)
+        row(f"{size} validation texts drawn at random", validation_x[sample], 3.0, test, test_x)
+    row(
+        "a Zipf-skewed draw of validation texts",
+        validation_x[_zipf(labels, validation, generator)],
+        3.0,
+        test,
+        test_x,
+    )
+    row("none (descriptions alone)", validation_x[:0], 3.0, validation, validation_x)
+    row("the test split (18 % out of scope)", test_x, 3.0, validation, validation_x)
+
+
+def _zipf(
+    labels: Sequence[str], rows: list[dict[str, str]], generator: np.random.Generator
+) -> list[int]:
+    """Row indices where the label of rank r keeps about 20 / (1 + r / 15) of its texts."""
+    ranked = generator.permutation(len(labels))
+    kept: list[int] = []
+    for rank, label_index in enumerate(ranked):
+        indices = [i for i, r in enumerate(rows) if r["label"] == labels[label_index]]
+        kept += indices[: max(1, int(20 / (1 + rank / 15)))]
+    return kept
 
 
 def _prototypes(

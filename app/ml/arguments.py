@@ -239,7 +239,8 @@ class FewShotArguments(HeadArguments):
 
 @dataclass(frozen=True)
 class ZeroShotArguments(StrategyArguments):
-    """`zero_shot`: labels are the nearest of their descriptions' embeddings."""
+    """`zero_shot`: labels are the nearest of their descriptions' embeddings, moved toward
+    the texts the job is given."""
 
     scale: float = hyperparameter(
         20.0,
@@ -253,4 +254,17 @@ class ZeroShotArguments(StrategyArguments):
         "before any tuning on labeled data.",
         ge=-1,
         le=1,
+    )
+    adapt_to_texts: bool = hyperparameter(
+        True,
+        "Move each label's prototype toward the job's texts that lie nearest it (their labels "
+        "unused), starting from the description. Single-label models given at least "
+        "4 texts per label.",
+    )
+    description_weight: float = hyperparameter(
+        3.0,
+        "How many texts a label's description counts as when its prototype moves toward "
+        "its texts.",
+        gt=0,
+        le=10_000,
     )

@@ -211,7 +211,11 @@ def _describe_labels(
 ) -> TrainedClassifier:
     builder = ZeroShotBuilder(args, encoder=_encoder(plan, context), callbacks=context.callbacks)
     classifier = builder.build(
-        plan.labels, plan.descriptions, plan.validation, multi_label=plan.multi_label
+        plan.labels,
+        plan.descriptions,
+        plan.validation,
+        texts=[example.text for example in plan.train],
+        multi_label=plan.multi_label,
     )
     return _trained(classifier)
 

@@ -1,8 +1,12 @@
 """`zero_shot`: each label is represented by the embedding of its description; a text gets
-the labels whose descriptions it is most similar to. Nothing is trained."""
+the labels whose descriptions it is most similar to. Nothing is trained on labels: when the
+job is given texts, each description's embedding moves toward the texts nearest it."""
 
+import random
 import time
 from collections.abc import Mapping, Sequence
+
+import torch
 
 from app.ml.arguments import ZeroShotArguments
 from app.ml.data import LabeledExample
@@ -11,6 +15,11 @@ from app.ml.head import LinearHead
 from app.ml.progress import Callbacks
 from app.ml.sentence import SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
+
+MIN_TEXTS_PER_LABEL = 4
+MAX_ADAPTATION_TEXTS = 10_000
+ADAPTATION_ROUNDS = 10
+ADAPTATION_TEMPERATURE = 0.03
 
 
 def readable(label: str) -> str:
@@ -21,6 +30,23 @@ def readable(label: str) -> str:
 def descriptions_for(labels: Sequence[str], given: Mapping[str, str] | None) -> dict[str, str]:
     given = given or {}
     return {label: given.get(label) or readable(label) for label in labels}
+
+
+def adapted(
+    prototypes: torch.Tensor, texts: torch.Tensor, description_weight: float
+) -> torch.Tensor:
+    """The prototypes after a few rounds of soft k-means over `texts`, started from the
+    descriptions, in which each description stays in its label's mean as
+    `description_weight` texts."""
+    descriptions = torch.nn.functional.normalize(prototypes, dim=-1)
+    texts = torch.nn.functional.normalize(texts, dim=-1)
+    moved = descriptions
+    for _ in range(ADAPTATION_ROUNDS):
+        shares = torch.softmax(texts @ moved.T / ADAPTATION_TEMPERATURE, dim=1)
+        moved = torch.nn.functional.normalize(
+            description_weight * descriptions + shares.T @ texts, dim=-1
+        )
+    return moved
 
 
 class ZeroShotBuilder:
@@ -41,22 +67,45 @@ class ZeroShotBuilder:
         descriptions: Mapping[str, str],
         evaluation: Sequence[LabeledExample] = (),
         *,
+        texts: Sequence[str] = (),
         multi_label: bool = False,
     ) -> SentenceClassifier:
-        """A classifier over `labels`; labeled `evaluation` examples, when given, only score it
+        """A classifier over `labels`. The texts of `texts` and `evaluation` (never their
+        labels) move the prototypes; labeled `evaluation` examples also score the classifier
         (and, for multi-label models, tune each label's threshold)."""
         started = time.perf_counter()
         prototypes = self.encoder.embed([descriptions[label] for label in labels])
+        evaluation_features = self.encoder.embed([e.text for e in evaluation])
+        pool = self._adaptation_pool(len(labels), evaluation, texts, multi_label)
+        if pool:
+            known = {e.text: index for index, e in enumerate(evaluation)}
+            unseen = [text for text in pool if text not in known]
+            seen = [known[text] for text in pool if text in known]
+            features = torch.cat([evaluation_features[seen], self.encoder.embed(unseen)])
+            prototypes = adapted(prototypes, features, self.args.description_weight)
         bias = -self.args.scale * self.args.similarity_threshold if multi_label else 0.0
         head = LinearHead.from_prototypes(prototypes, self.args.scale, bias)
         classifier = SentenceClassifier(self.encoder, head, list(labels), multi_label)
         if evaluation:
-            finish(
-                classifier,
-                evaluation,
-                self.encoder.embed([e.text for e in evaluation]),
-                self.callbacks,
-                1,
-            )
+            finish(classifier, evaluation, evaluation_features, self.callbacks, 1)
         classifier.metrics |= training_figures(started, 0, self.encoder)
+        classifier.metrics["num_adaptation_texts"] = len(pool)
         return classifier
+
+    def _adaptation_pool(
+        self,
+        num_labels: int,
+        evaluation: Sequence[LabeledExample],
+        texts: Sequence[str],
+        multi_label: bool,
+    ) -> list[str]:
+        """The distinct texts the prototypes move toward (at most `MAX_ADAPTATION_TEXTS`,
+        a fixed draw), or none where they are too few to move them reliably."""
+        pool = list(dict.fromkeys([*texts, *(e.text for e in evaluation)]))
+        if not self.args.adapt_to_texts or multi_label:
+            return []
+        if len(pool) < MIN_TEXTS_PER_LABEL * num_labels:
+            return []
+        if len(pool) > MAX_ADAPTATION_TEXTS:
+            pool = random.Random(0).sample(pool, MAX_ADAPTATION_TEXTS)
+        return pool

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -6,6 +7,7 @@ import torch
 from app.ml.arguments import FrozenArguments, FullFineTuneArguments, LoraArguments
 from app.ml.batching import length_grouped_batches, shuffled_batches
 from app.ml.calibration import fit_temperature
+from app.ml.data import LabeledExample
 from app.ml.frozen import best_on
 from app.ml.head import HeldOut, LinearHead, MlpHead, average_precision, fit_head
 from app.ml.loading import load_classifier
@@ -15,6 +17,7 @@ from app.ml.progress import Callbacks
 from app.ml.sentence_classifier import SentenceClassifier
 from app.ml.strategies import lora_config, run
 from app.ml.trainer import FullFineTuner
+from app.ml.zero_shot import adapted
 from tests.strategy_models import CPU, ROWS, SMALL_RUNS, plan_for, saved_predictor, train_and_save
 
 
@@ -201,3 +204,43 @@ def test_few_shot_keeps_a_logistic_regression_that_beats_its_head_and_serves_it(
         assert trained.metrics["accuracy"] == 1.0
     else:
         assert trained.metrics["accuracy"] < 1.0
+
+
+def test_zero_shot_prototypes_move_from_their_descriptions_to_the_texts_nearest_them() -> None:
+    generator = torch.Generator().manual_seed(0)
+    centers = torch.nn.functional.normalize(torch.randn(3, 16, generator=generator), dim=-1)
+    descriptions = centers + 0.6 * torch.randn(3, 16, generator=generator)
+    labels = torch.arange(3).repeat_interleave(40)
+    texts = centers[labels] + 0.3 * torch.randn(120, 16, generator=generator)
+
+    def accuracy(prototypes: torch.Tensor) -> float:
+        return float(((texts @ prototypes.T).argmax(1) == labels).float().mean())
+
+    moved = adapted(descriptions, texts, description_weight=3.0)
+    anchored = adapted(descriptions, texts, description_weight=1e6)
+
+    assert accuracy(moved) > accuracy(descriptions) + 0.1
+    assert (
+        torch.cosine_similarity(moved, centers) > torch.cosine_similarity(descriptions, centers)
+    ).all()
+    assert torch.allclose(anchored, torch.nn.functional.normalize(descriptions, dim=-1), atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("texts_per_label", "options", "adapted_to"),
+    [(4, {}, 8), (3, {}, 0), (4, {"adapt_to_texts": False}, 0)],
+)
+def test_zero_shot_adapts_to_the_job_texts_only_where_there_are_enough(
+    tiny_model_path: str, texts_per_label: int, options: dict[str, object], adapted_to: int
+) -> None:
+    rows = [
+        LabeledExample.of(f"{word} {index}", label)
+        for label, word in [("billing", "refund"), ("greeting", "hello")]
+        for index in range(texts_per_label)
+    ]
+    plan = plan_for("zero_shot", tiny_model_path, rows[::2], **options)
+    plan = replace(plan, train=rows[1::2])
+
+    trained = run(plan, RunContext(device=CPU, callbacks=Callbacks()))
+
+    assert trained.metrics["num_adaptation_texts"] == adapted_to
