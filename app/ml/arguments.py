@@ -263,8 +263,7 @@ class ZeroShotArguments(StrategyArguments):
     )
     description_weight: float = hyperparameter(
         3.0,
-        "How many texts a label's description counts as when its prototype moves toward "
-        "its texts.",
+        "How many texts a label's description counts as when its prototype moves toward its texts.",
         gt=0,
         le=10_000,
     )
