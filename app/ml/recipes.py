@@ -10,7 +10,8 @@ from app.ml.arguments import FullFineTuneArguments, HeadArguments
 
 @dataclass(frozen=True)
 class DataShape:
-    """What a job will train on: its training examples (after the validation split) and labels."""
+    """What a job will train on: its training examples (after the validation split), or for
+    a strategy that trains on none every text it is given, and its labels."""
 
     examples: int
     labels: int

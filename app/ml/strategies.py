@@ -39,7 +39,7 @@ from app.ml.sentence import EncoderSource, SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
 from app.ml.sequence_classifier import SequenceClassifier, export_merged_lora
 from app.ml.trainer import FullFineTuner
-from app.ml.zero_shot import ZeroShotBuilder
+from app.ml.zero_shot import ZeroShotBuilder, zero_shot_warnings
 
 
 class Strategy(enum.StrEnum):
@@ -349,6 +349,7 @@ SPECS: dict[Strategy, StrategySpec[Any]] = {
             shares_base=True,
             continues_from_model=False,
             needs_dataset=False,
+            warnings=zero_shot_warnings,
         ),
     )
 }

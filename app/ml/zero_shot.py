@@ -13,6 +13,7 @@ from app.ml.data import LabeledExample
 from app.ml.frozen import finish, training_figures
 from app.ml.head import LinearHead
 from app.ml.progress import Callbacks
+from app.ml.recipes import DataShape
 from app.ml.sentence import SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
 
@@ -47,6 +48,19 @@ def adapted(
             description_weight * descriptions + shares.T @ texts, dim=-1
         )
     return moved
+
+
+def zero_shot_warnings(shape: DataShape, arguments: ZeroShotArguments) -> list[str]:
+    """A job given some texts, but too few for its prototypes to move toward them."""
+    needed = MIN_TEXTS_PER_LABEL * shape.labels
+    if not arguments.adapt_to_texts or not 0 < shape.examples < needed:
+        return []
+    return [
+        f"{shape.examples} texts for {shape.labels} labels are too few to adapt to (at least "
+        f"{MIN_TEXTS_PER_LABEL} per label, {needed}): texts are matched to the descriptions "
+        "alone; give a sample of the texts the model will see as the dataset or validation "
+        "dataset"
+    ]
 
 
 class ZeroShotBuilder:

@@ -53,7 +53,11 @@ def add(session: Session, *, team_id: str, request: JobCreate, settings: Setting
         validation_split = None
     elif request.validation_dataset_id is None and validation_split is None:
         validation_split = DEFAULT_VALIDATION_SPLIT
-    shape = _shape(dataset, validation_split)
+    shape = (
+        _shape(dataset, validation_split)
+        if spec_of(strategy).trains_on_examples
+        else _given_texts(session, team_id, request, dataset, labels)
+    )
     arguments = _arguments(strategy, request.hyperparameters, shape)
     _check_search(request, strategy)
     job = jobs.create(
@@ -87,6 +91,19 @@ def _shape(dataset: Dataset | None, validation_split: float | None) -> DataShape
         return None
     held_out = round(dataset.num_examples * (validation_split or 0.0))
     return DataShape(examples=dataset.num_examples - held_out, labels=len(dataset.label_counts))
+
+
+def _given_texts(
+    session: Session, team_id: str, request: JobCreate, dataset: Dataset | None, labels: set[str]
+) -> DataShape:
+    """The texts of the job's dataset and validation dataset, over its labels."""
+    validation = None
+    if request.validation_dataset_id is not None:
+        validation = datasets.get(
+            session, team_id=team_id, dataset_id=request.validation_dataset_id
+        )
+    texts = sum(given.num_examples for given in (dataset, validation) if given is not None)
+    return DataShape(examples=texts, labels=len(labels))
 
 
 def _dataset(session: Session, team_id: str, request: JobCreate) -> Dataset | None:
