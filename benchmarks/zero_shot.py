@@ -18,7 +18,7 @@ import torch
 from app.core.config import get_settings
 from app.ml.device import plan_device
 from app.ml.sentence import SentenceEncoder
-from app.ml.zero_shot import MIN_TEXTS_PER_LABEL, adapted, readable
+from app.ml.zero_shot import adapted, readable, too_few_to_adapt
 from benchmarks.common import OUT_OF_SCOPE, read_split
 from benchmarks.heads import embeddings
 
@@ -120,7 +120,7 @@ def _adaptation(
     ) -> None:
         moved = adapted(prototypes, texts, weight) if len(texts) else prototypes
         in_scope, _ = _scores(rows, _predict(labels, x @ moved.T, None))
-        too_few = len(texts) < MIN_TEXTS_PER_LABEL * len(labels)
+        too_few = too_few_to_adapt(len(texts), len(labels))
         note = " (too few: a job keeps the descriptions)" if len(texts) and too_few else ""
         split = "validation" if rows is validation else "test"
         print(

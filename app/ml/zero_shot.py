@@ -50,16 +50,21 @@ def adapted(
     return moved
 
 
+def too_few_to_adapt(texts: int, labels: int) -> bool:
+    return texts < MIN_TEXTS_PER_LABEL * labels
+
+
 def zero_shot_warnings(shape: DataShape, arguments: ZeroShotArguments) -> list[str]:
     """A job given some texts, but too few for its prototypes to move toward them."""
-    needed = MIN_TEXTS_PER_LABEL * shape.labels
-    if not arguments.adapt_to_texts or not 0 < shape.examples < needed:
+    if not arguments.adapt_to_texts or not shape.examples:
+        return []
+    if not too_few_to_adapt(shape.examples, shape.labels):
         return []
     return [
         f"{shape.examples} texts for {shape.labels} labels are too few to adapt to (at least "
-        f"{MIN_TEXTS_PER_LABEL} per label, {needed}): texts are matched to the descriptions "
-        "alone; give a sample of the texts the model will see as the dataset or validation "
-        "dataset"
+        f"{MIN_TEXTS_PER_LABEL} per label, {MIN_TEXTS_PER_LABEL * shape.labels}): texts are "
+        "matched to the descriptions alone; give a sample of the texts the model will see as "
+        "the dataset or validation dataset"
     ]
 
 
@@ -115,10 +120,10 @@ class ZeroShotBuilder:
     ) -> list[str]:
         """The distinct texts the prototypes move toward (at most `MAX_ADAPTATION_TEXTS`,
         a fixed draw), or none where they are too few to move them reliably."""
-        pool = list(dict.fromkeys([*texts, *(e.text for e in evaluation)]))
         if not self.args.adapt_to_texts or multi_label:
             return []
-        if len(pool) < MIN_TEXTS_PER_LABEL * num_labels:
+        pool = list(dict.fromkeys([*texts, *(e.text for e in evaluation)]))
+        if too_few_to_adapt(len(pool), num_labels):
             return []
         if len(pool) > MAX_ADAPTATION_TEXTS:
             pool = random.Random(0).sample(pool, MAX_ADAPTATION_TEXTS)

@@ -36,7 +36,7 @@ def add(session: Session, *, team_id: str, request: JobCreate, settings: Setting
     if base_model not in settings.registered_base_models:
         known = sorted(settings.registered_base_models)
         raise _invalid("base_model", f"unknown base model {base_model!r}; known: {known}")
-    _check_validation_dataset(session, team_id, request, dataset)
+    validation = _validation_dataset(session, team_id, request, dataset)
     budget_seconds = request.budget_seconds or BUDGET_PRESETS[request.budget]
     strategy, reason = _strategy(request, dataset, budget_seconds)
     if request.init_from_model is not None and request.strategy == "auto":
@@ -56,7 +56,7 @@ def add(session: Session, *, team_id: str, request: JobCreate, settings: Setting
     shape = (
         _shape(dataset, validation_split)
         if spec_of(strategy).trains_on_examples
-        else _given_texts(session, team_id, request, dataset, labels)
+        else _given_texts(dataset, validation, labels)
     )
     arguments = _arguments(strategy, request.hyperparameters, shape)
     _check_search(request, strategy)
@@ -94,14 +94,9 @@ def _shape(dataset: Dataset | None, validation_split: float | None) -> DataShape
 
 
 def _given_texts(
-    session: Session, team_id: str, request: JobCreate, dataset: Dataset | None, labels: set[str]
+    dataset: Dataset | None, validation: Dataset | None, labels: set[str]
 ) -> DataShape:
     """The texts of the job's dataset and validation dataset, over its labels."""
-    validation = None
-    if request.validation_dataset_id is not None:
-        validation = datasets.get(
-            session, team_id=team_id, dataset_id=request.validation_dataset_id
-        )
     texts = sum(given.num_examples for given in (dataset, validation) if given is not None)
     return DataShape(examples=texts, labels=len(labels))
 
@@ -170,11 +165,12 @@ def _check_init_model(
         raise _invalid(where, f"model {model_id} and dataset {dataset.id} differ in multi-label")
 
 
-def _check_validation_dataset(
+def _validation_dataset(
     session: Session, team_id: str, request: JobCreate, dataset: Dataset | None
-) -> None:
+) -> Dataset | None:
+    """The job's validation dataset, checked against its training dataset or descriptions."""
     if request.validation_dataset_id is None:
-        return
+        return None
     validation = datasets.get(session, team_id=team_id, dataset_id=request.validation_dataset_id)
     if validation is None:
         raise _invalid(
@@ -191,6 +187,7 @@ def _check_validation_dataset(
             "the validation dataset and the training dataset must both be multi-label or "
             "both single-label",
         )
+    return validation
 
 
 def _check_search(request: JobCreate, strategy: Strategy) -> None:
