@@ -207,6 +207,14 @@ class FrozenArguments(HeadArguments):
     dropout: float = hyperparameter(
         0.1, "Dropout on the embeddings and on the hidden layer while fitting.", ge=0, lt=1
     )
+    feature_layers: int = hyperparameter(
+        6,
+        "How many of the encoder's last layers the head reads: each layer's token states "
+        "mean-pooled and normalised, side by side; 1 reads the sentence embedding alone. An "
+        "encoder with fewer layers gives all it has.",
+        ge=1,
+        le=48,
+    )
 
 
 @dataclass(frozen=True)

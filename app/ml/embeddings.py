@@ -1,5 +1,6 @@
-"""Sentence embeddings of whole datasets, computed once per (dataset, base model, max_length)
-and kept as safetensors, so that later `frozen` jobs on the same data skip the encoder."""
+"""Sentence embeddings of whole datasets, computed once per (dataset, base model, max_length,
+features) and kept as safetensors, so that later `frozen` jobs on the same data skip the
+encoder."""
 
 import hashlib
 from collections.abc import Mapping, Sequence
@@ -9,7 +10,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from app.ml.sentence import SentenceEncoder
+from app.ml.sentence import SENTENCE, Features, SentenceEncoder
 
 
 class CachedEmbeddings:
@@ -20,20 +21,25 @@ class CachedEmbeddings:
     """
 
     def __init__(
-        self, directory: Path, encoder: SentenceEncoder, corpora: Mapping[str, Sequence[str]]
+        self,
+        directory: Path,
+        encoder: SentenceEncoder,
+        corpora: Mapping[str, Sequence[str]],
+        features: Features = SENTENCE,
     ) -> None:
         self.directory = directory
         self.encoder = encoder
         self.corpora = corpora
+        self.features = features
         self._rows: dict[str, torch.Tensor] | None = None
 
     def __call__(self, texts: Sequence[str]) -> torch.Tensor:
         rows = self._load()
         missing = sorted({text for text in texts if text not in rows})
         if missing:
-            rows.update(zip(missing, self.encoder.embed(missing), strict=True))
+            rows.update(zip(missing, self._embed(missing), strict=True))
         if not texts:
-            return torch.empty(0, self.encoder.dimension)
+            return torch.empty(0, self.features.dimension(self.encoder))
         return torch.stack([rows[text] for text in texts])
 
     def _load(self) -> dict[str, torch.Tensor]:
@@ -44,20 +50,28 @@ class CachedEmbeddings:
                 self._rows.update(zip(texts, matrix, strict=True))
         return self._rows
 
+    def _embed(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.encoder.embed(texts, self.features)
+
     def _corpus(self, key: str, texts: list[str]) -> torch.Tensor:
-        path = self.directory / f"{_file_name(key)}.safetensors"
+        path = self.directory / f"{_file_name(self._key(key))}.safetensors"
         digest = _digest(texts)
         if path.is_file():
             with safe_open(path, framework="pt") as stored:
                 if stored.metadata().get("digest") == digest:
                     cached: torch.Tensor = stored.get_tensor("embeddings")
                     return cached
-        matrix = self.encoder.embed(texts)
+        matrix = self._embed(texts)
         self.directory.mkdir(parents=True, exist_ok=True)
         staging = path.with_suffix(".partial")
         save_file({"embeddings": matrix}, staging, metadata={"digest": digest})
         staging.replace(path)
         return matrix
+
+    def _key(self, corpus: str) -> str:
+        """The sentence embeddings keep the key they had before a head could read more."""
+        layers = self.features.layers
+        return corpus if layers == 1 else f"{corpus}:layers={layers}"
 
 
 def _file_name(key: str) -> str:

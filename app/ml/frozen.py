@@ -1,8 +1,9 @@
-"""`frozen`: the encoder stays as it is; only a linear head is fitted on its embeddings."""
+"""`frozen`: the encoder stays as it is; only a head is fitted on its pooled layers."""
 
 import math
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import torch
 
@@ -12,10 +13,11 @@ from app.ml.evaluation import validation_summary
 from app.ml.head import Head, HeldOut, LinearHead, MlpHead, fit_head
 from app.ml.linear_probe import logistic_regression
 from app.ml.progress import Callbacks, EpochReport, TrainingPaused, TrainingProgress
-from app.ml.sentence import SentenceEncoder
+from app.ml.sentence import Features, SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
 
 FeatureLookup = Callable[[Sequence[str]], torch.Tensor]
+"""Texts to the features the head reads, `FrozenTrainer.features_of` of the encoder."""
 
 
 class FrozenTrainer:
@@ -29,8 +31,13 @@ class FrozenTrainer:
     ) -> None:
         self.args = args
         self.encoder = encoder
-        self.features = features or encoder.embed
+        self.reads = self.features_of(args, encoder)
+        self.features = features or partial(encoder.embed, features=self.reads)
         self.callbacks = callbacks or Callbacks()
+
+    @staticmethod
+    def features_of(args: FrozenArguments, encoder: SentenceEncoder) -> Features:
+        return Features(args.feature_layers).at_most(encoder.num_layers)
 
     def train(
         self,
@@ -58,7 +65,9 @@ class FrozenTrainer:
         )
         if validation and self.args.logistic_regression:
             head = best_on(held_out, head, train_features, train_targets, multi_label)
-        classifier = SentenceClassifier(self.encoder, head, labels, multi_label)
+        classifier = SentenceClassifier(
+            self.encoder, head, labels, multi_label, features=self.reads
+        )
         finish(
             classifier,
             validation,
@@ -71,8 +80,8 @@ class FrozenTrainer:
         return classifier
 
     def _head(self, num_labels: int) -> Head:
-        dimension, hidden = self.encoder.dimension, self.args.hidden_size
-        scale = math.sqrt(dimension)
+        dimension, hidden = self.reads.dimension(self.encoder), self.args.hidden_size
+        scale = math.sqrt(self.encoder.dimension)
         if hidden == 0:
             return LinearHead(dimension, num_labels, scale)
         return MlpHead(dimension, num_labels, scale, hidden, self.args.dropout)

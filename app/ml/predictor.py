@@ -220,14 +220,14 @@ def probabilities_together(
     encoder = first.shared_encoder
     if encoder is None or all(predictor is first for predictor, _ in requests):
         return list(first.probabilities(texts).split(sizes))
-    features = torch.empty(len(texts), encoder.dimension)
+    layer_means = torch.empty(len(texts), encoder.num_layers + 1, encoder.dimension)
     for chunk in first.passes(texts):
-        features[chunk] = encoder.embed([texts[index] for index in chunk])
-    features = features.split(sizes)
-    return [
-        _sentence_scorer(predictor).probabilities_of(rows).float()
-        for (predictor, _), rows in zip(requests, features, strict=True)
-    ]
+        layer_means[chunk] = encoder.layer_means([texts[index] for index in chunk])
+    scored = []
+    for (predictor, _), rows in zip(requests, layer_means.split(sizes), strict=True):
+        scorer = _sentence_scorer(predictor)
+        scored.append(scorer.probabilities_of(scorer.features.of(rows)).float())
+    return scored
 
 
 def _sentence_scorer(predictor: Predictor) -> SentenceClassifier:

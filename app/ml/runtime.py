@@ -110,15 +110,21 @@ class GraphCache:
         self.root = root
 
     def graph(
-        self, source: Path, backend: Backend, export: Export, device: DevicePlan
+        self,
+        source: Path,
+        backend: Backend,
+        export: Export,
+        device: DevicePlan,
+        *,
+        layout: str = "",
     ) -> OnnxGraph:
         """The graph of the module `export` builds from `source`, for `backend`, exported on
-        first use."""
+        first use. `layout` names what the graph gives, where one source has several."""
         check_available(backend)
-        return OnnxGraph(self.path(source, backend, export), device)
+        return OnnxGraph(self.path(source, backend, export, layout), device)
 
-    def path(self, source: Path, backend: Backend, export: Export) -> Path:
-        folder = graphs_of(self.root, source)
+    def path(self, source: Path, backend: Backend, export: Export, layout: str = "") -> Path:
+        folder = graphs_of(self.root, source) / layout
         float_graph = folder / Backend.onnx / GRAPH_FILE
         try:
             if not float_graph.is_file():

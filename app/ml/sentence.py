@@ -1,7 +1,9 @@
 """A sentence encoder: token states mean-pooled over the attention mask, then L2-normalised,
-the way all-MiniLM-L6-v2 was trained to embed sentences."""
+the way all-MiniLM-L6-v2 was trained to embed sentences. A head may read more than the last
+layer: `Features` says how many of the last layers' pooled states it reads."""
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,33 @@ from app.ml.loading import BaseModelError, load_tokenizer
 from app.ml.runtime import OnnxGraph, Runtime
 
 EMBED_BATCH_SIZE = 128
+LAYER_GRAPH = "layer-means"
+"""Where the ONNX graphs that give every layer's pooled states are kept, beside older graphs
+of the sentence embedding alone."""
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a head reads from the encoder: the mean-pooled token states of each of the last
+    `layers` layers, each L2-normalised, concatenated. One layer is the sentence embedding."""
+
+    layers: int = 1
+
+    def of(self, layer_means: torch.Tensor) -> torch.Tensor:
+        """`layer_means`: (texts, layers + 1, hidden), the embedding layer first."""
+        if self.layers > layer_means.shape[1] - 1:
+            raise ValueError(f"the encoder has fewer than {self.layers} layers")
+        chosen = layer_means[:, -self.layers :]
+        return torch.nn.functional.normalize(chosen, dim=-1).flatten(1)
+
+    def dimension(self, encoder: "SentenceEncoder") -> int:
+        return self.layers * encoder.dimension
+
+    def at_most(self, layers: int) -> "Features":
+        return Features(min(self.layers, layers))
+
+
+SENTENCE = Features()
 
 
 class SentenceEncoder:
@@ -37,11 +66,19 @@ class SentenceEncoder:
         graph = runtime.graph_cache().graph(
             Path(path),
             runtime.backend,
-            lambda: SentenceEmbedding(load_encoder_model(path)),
+            lambda: LayerMeans(load_encoder_model(path)),
             device,
+            layout=LAYER_GRAPH,
         )
-        dimension = int(_config_of(path).hidden_size)
-        return OnnxSentenceEncoder(graph, load_tokenizer(str(path)), max_length, device, dimension)
+        config = _config_of(path)
+        return OnnxSentenceEncoder(
+            graph,
+            load_tokenizer(str(path)),
+            max_length,
+            device,
+            int(config.hidden_size),
+            int(config.num_hidden_layers),
+        )
 
     def at(self, max_length: int) -> "SentenceEncoder":
         """This encoder's weights, read at another token limit."""
@@ -50,6 +87,10 @@ class SentenceEncoder:
     @property
     def dimension(self) -> int:
         return int(self.model.config.hidden_size)
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.model.config.num_hidden_layers)
 
     def tokenize(self, texts: Sequence[str]) -> Any:
         return self.tokenizer(
@@ -70,15 +111,30 @@ class SentenceEncoder:
         return mean_pool(states.float(), encoded["attention_mask"])
 
     @torch.inference_mode()
-    def embed(self, texts: Sequence[str], batch_size: int = EMBED_BATCH_SIZE) -> torch.Tensor:
-        """Embeddings on the CPU, computed in length-sorted batches to cut padding."""
+    def layer_means(self, texts: Sequence[str]) -> torch.Tensor:
+        """Every layer's token states mean-pooled, not normalised: (texts, layers + 1,
+        hidden), the embedding layer first; in one pass, on the CPU."""
         if isinstance(self.model, torch.nn.Module) and self.model.training:
             self.model.eval()
+        encoded = self.tokenize(texts)
+        dtype = self.device.autocast_dtype
+        with torch.autocast(self.device.device.type, dtype=dtype, enabled=dtype is not None):
+            states = self.model(**encoded, output_hidden_states=True).hidden_states
+        self.encoded_texts += len(texts)
+        return pooled_layers(states, encoded["attention_mask"]).cpu()
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        features: Features = SENTENCE,
+        batch_size: int = EMBED_BATCH_SIZE,
+    ) -> torch.Tensor:
+        """`features` of each text, computed in length-sorted batches to cut padding."""
         order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
-        rows = torch.empty(len(texts), self.dimension)
+        rows = torch.empty(len(texts), features.dimension(self))
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
-            rows[chunk] = self.forward([texts[index] for index in chunk]).cpu()
+            rows[chunk] = features.of(self.layer_means([texts[index] for index in chunk]))
         return rows
 
     def save(self, directory: Path) -> None:
@@ -90,7 +146,13 @@ class OnnxSentenceEncoder(SentenceEncoder):
     """The same embeddings from an ONNX Runtime graph of the encoder, for serving."""
 
     def __init__(
-        self, graph: OnnxGraph, tokenizer: Any, max_length: int, device: DevicePlan, dimension: int
+        self,
+        graph: OnnxGraph,
+        tokenizer: Any,
+        max_length: int,
+        device: DevicePlan,
+        dimension: int,
+        num_layers: int,
     ) -> None:
         self.model = graph
         self.tokenizer = tokenizer
@@ -98,31 +160,44 @@ class OnnxSentenceEncoder(SentenceEncoder):
         self.device = device
         self.encoded_texts = 0
         self._dimension = dimension
+        self._num_layers = num_layers
 
     def at(self, max_length: int) -> "SentenceEncoder":
         graph: OnnxGraph = self.model
-        return OnnxSentenceEncoder(graph, self.tokenizer, max_length, self.device, self._dimension)
+        return OnnxSentenceEncoder(
+            graph, self.tokenizer, max_length, self.device, self._dimension, self._num_layers
+        )
 
     @property
     def dimension(self) -> int:
         return self._dimension
 
+    @property
+    def num_layers(self) -> int:
+        return self._num_layers
+
     def forward(self, texts: Sequence[str]) -> torch.Tensor:
+        return SENTENCE.of(self.layer_means(texts))
+
+    def layer_means(self, texts: Sequence[str]) -> torch.Tensor:
         self.encoded_texts += len(texts)
         graph: OnnxGraph = self.model
         return graph(self.tokenize(texts))
 
 
-class SentenceEmbedding(torch.nn.Module):
-    """The encoder's token states mean-pooled and normalised: what an ONNX graph exports."""
+class LayerMeans(torch.nn.Module):
+    """Every layer's token states mean-pooled, as `SentenceEncoder.layer_means` gives them:
+    what an ONNX graph of a sentence encoder exports."""
 
     def __init__(self, model: Any) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        states = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return mean_pool(states, attention_mask)
+        states = self.model(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True
+        ).hidden_states
+        return pooled_layers(states, attention_mask)
 
 
 def load_encoder_model(path: str | Path) -> Any:
@@ -140,9 +215,16 @@ def _config_of(path: str | Path) -> Any:
 
 
 def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.normalize(_masked_mean(states, attention_mask), dim=-1)
+
+
+def pooled_layers(states: Sequence[torch.Tensor], attention_mask: torch.Tensor) -> torch.Tensor:
+    return torch.stack([_masked_mean(layer.float(), attention_mask) for layer in states], dim=1)
+
+
+def _masked_mean(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     mask = attention_mask.unsqueeze(-1).to(states.dtype)
-    summed = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-    return torch.nn.functional.normalize(summed, dim=-1)
+    return (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
 
 
 def parameter_bytes(module: torch.nn.Module | OnnxGraph) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from app.ml.calibration import fit_temperature, scale_linear
@@ -15,10 +16,12 @@ from app.ml.device import DevicePlan
 from app.ml.head import Head, head_of_state, probabilities
 from app.ml.loading import token_lengths
 from app.ml.runtime import TORCH, Runtime
-from app.ml.sentence import EncoderSource, SentenceEncoder, parameter_bytes
+from app.ml.sentence import SENTENCE, EncoderSource, Features, SentenceEncoder, parameter_bytes
 
 HEAD_FILE = "head.safetensors"
 ENCODER_DIRECTORY = "encoder"
+FEATURE_LAYERS = "feature_layers"
+"""The head file's metadata key for how many layers it reads; absent, the last alone."""
 
 
 @dataclass
@@ -30,9 +33,10 @@ class SentenceClassifier:
     metrics: dict[str, float] = field(default_factory=dict)
     thresholds: list[float] | None = None
     owns_encoder: bool = False
+    features: Features = SENTENCE
 
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
-        return self.probabilities_of(self.encoder.embed(texts))
+        return self.probabilities_of(self.encoder.embed(texts, self.features))
 
     @property
     def max_length(self) -> int:
@@ -61,7 +65,8 @@ class SentenceClassifier:
 
     def save(self, directory: Path) -> None:
         state = {name: tensor.contiguous() for name, tensor in self.head.state_dict().items()}
-        save_file(state, directory / HEAD_FILE)
+        metadata = {FEATURE_LAYERS: str(self.features.layers)}
+        save_file(state, directory / HEAD_FILE, metadata=metadata)
         if self.owns_encoder:
             self.encoder.save(directory / ENCODER_DIRECTORY)
 
@@ -89,4 +94,17 @@ class SentenceClassifier:
         state = load_file(directory / HEAD_FILE)
         head = head_of_state(state)
         head.load_state_dict(state)
-        return cls(encoder, head.eval(), labels, multi_label, owns_encoder=own_encoder.is_dir())
+        return cls(
+            encoder,
+            head.eval(),
+            labels,
+            multi_label,
+            owns_encoder=own_encoder.is_dir(),
+            features=_features_of(directory / HEAD_FILE),
+        )
+
+
+def _features_of(head_file: Path) -> Features:
+    with safe_open(head_file, framework="pt") as stored:
+        layers = (stored.metadata() or {}).get(FEATURE_LAYERS, "1")
+    return Features(int(layers))

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from app.ml.arguments import (
     FewShotArguments,
@@ -12,13 +13,24 @@ from app.ml.arguments import (
 from app.ml.artifact import Manifest
 from app.ml.embeddings import CachedEmbeddings
 from app.ml.few_shot import supervised_contrastive_loss
+from app.ml.frozen import FrozenTrainer
 from app.ml.plan import RunContext, StrategyPlan
+from app.ml.predictor import Predictor
 from app.ml.progress import Callbacks
-from app.ml.sentence import SentenceEncoder
+from app.ml.sentence import SENTENCE, Features, SentenceEncoder
+from app.ml.sentence_classifier import HEAD_FILE, SentenceClassifier
 from app.ml.strategies import arguments_for, run, spec_of
 from app.ml.zero_shot import descriptions_for, readable
 from tests.standalone import card_scores
-from tests.strategy_models import CPU, MULTI, ROWS, SMALL_RUNS, plan_for, saved_predictor
+from tests.strategy_models import (
+    CPU,
+    MULTI,
+    ROWS,
+    SMALL_RUNS,
+    plan_for,
+    saved_predictor,
+    train_and_save,
+)
 
 
 @pytest.mark.parametrize(("strategy", "options"), list(SMALL_RUNS.items()))
@@ -82,6 +94,94 @@ def test_frozen_second_run_reuses_cached_embeddings(tiny_model_path: str, tmp_pa
     assert first.encoded_texts == len(texts)
     assert second.encoded_texts == 0
     assert torch.equal(reused, computed.flip(0))
+
+
+def test_features_are_the_last_layers_pooled_each_normalised_side_by_side() -> None:
+    layer_means = torch.tensor([[[9.0, 9.0], [3.0, 4.0], [0.0, 2.0]]])
+
+    assert SENTENCE.of(layer_means).tolist() == [[0.0, 1.0]]
+    assert Features(2).of(layer_means).tolist() == [pytest.approx([0.6, 0.8, 0.0, 1.0])]
+    assert Features(6).at_most(2) == Features(2)
+    with pytest.raises(ValueError, match="fewer than 3 layers"):
+        Features(3).of(layer_means)
+
+
+def test_sentence_features_are_the_sentence_embedding(tiny_model_path: str) -> None:
+    encoder = SentenceEncoder.load(tiny_model_path, 32, CPU)
+    texts = [row.text for row in ROWS]
+
+    with torch.no_grad():
+        trained_on = encoder.forward(texts)
+
+    torch.testing.assert_close(encoder.embed(texts), trained_on)
+    assert encoder.embed(texts, Features(2)).shape == (len(texts), 2 * encoder.dimension)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_frozen_head_reads_the_last_layers_and_its_artifact_says_how_many(
+    tiny_model_path: str, tmp_path: Path, layers: int
+) -> None:
+    predictor = train_and_save(
+        "frozen",
+        tiny_model_path,
+        tmp_path / "model",
+        epochs=5,
+        hidden_size=0,
+        feature_layers=layers,
+    )
+    scorer = predictor.scorer
+    assert isinstance(scorer, SentenceClassifier)
+    encoder = SentenceEncoder.load(tiny_model_path, 32, CPU)
+    texts = [row.text for row in ROWS]
+
+    features = encoder.embed(texts, Features(layers))
+
+    assert scorer.features == Features(layers)
+    assert scorer.head.linear.in_features == layers * encoder.dimension
+    torch.testing.assert_close(predictor.probabilities(texts), scorer.probabilities_of(features))
+
+
+def test_a_head_saved_before_heads_read_several_layers_reads_the_last(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    predictor = train_and_save(
+        "frozen", tiny_model_path, tmp_path / "model", epochs=5, feature_layers=1
+    )
+    texts = [row.text for row in ROWS]
+    head_file = tmp_path / "model" / HEAD_FILE
+    state = load_file(head_file)
+    save_file(state, head_file)
+
+    reloaded = Predictor.from_pretrained(tmp_path / "model", {"tiny": tiny_model_path})
+
+    assert isinstance(reloaded.scorer, SentenceClassifier)
+    assert reloaded.scorer.features == SENTENCE
+    torch.testing.assert_close(reloaded.probabilities(texts), predictor.probabilities(texts))
+
+
+def test_frozen_reads_every_layer_of_an_encoder_with_fewer_than_asked(
+    tiny_model_path: str,
+) -> None:
+    arguments = arguments_for("frozen", {"feature_layers": 40})
+    encoder = SentenceEncoder.load(tiny_model_path, 32, CPU)
+
+    assert isinstance(arguments, FrozenArguments)
+    assert FrozenTrainer.features_of(arguments, encoder) == Features(encoder.num_layers)
+
+
+def test_cached_embeddings_are_kept_apart_per_features(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    texts = [row.text for row in ROWS]
+    encoder = SentenceEncoder.load(tiny_model_path, 32, CPU)
+    sentence = CachedEmbeddings(tmp_path, encoder, {"key": texts})(texts)
+
+    layers = CachedEmbeddings(tmp_path, encoder, {"key": texts}, Features(2))(texts)
+    again = CachedEmbeddings(tmp_path, encoder, {"key": texts}, Features(2))(texts)
+
+    assert sentence.shape[1] * 2 == layers.shape[1]
+    assert encoder.encoded_texts == 2 * len(texts)
+    assert torch.equal(again, layers)
 
 
 def test_cached_embeddings_recompute_when_the_texts_differ(

@@ -9,6 +9,7 @@ import torch
 
 from app.core.problems import Overloaded
 from app.ml.predictor import Predictor, probabilities_together
+from app.ml.sentence_classifier import SentenceClassifier
 from app.serving.batcher import Batcher, BatchSettings
 from app.serving.encoders import SharedEncoders
 from app.serving.metrics import ServingMetrics
@@ -26,6 +27,12 @@ STRATEGIES = ["full", "lora", "frozen", "few_shot", "zero_shot"]
 
 def one_by_one(predictor: Predictor, texts: list[str]) -> torch.Tensor:
     return torch.cat([predictor.probabilities([text]) for text in texts])
+
+
+def _reads(predictor: Predictor) -> int:
+    scorer = predictor.scorer
+    assert isinstance(scorer, SentenceClassifier)
+    return scorer.features.layers
 
 
 @pytest.fixture
@@ -56,6 +63,7 @@ def test_models_on_one_base_share_its_weights_and_one_forward_pass(
 
     assert shared_encoders.encoders_loaded == 1
     assert len({predictor.batch_group for predictor in sharing}) == 1
+    assert [_reads(predictor) for predictor in sharing] == [2, 2, 1]
     assert predictors["few_shot"].batch_group != sharing[0].batch_group
     assert predictors["full"].batch_group != predictors["lora"].batch_group
     for (predictor, texts), rows in zip(requests, batched, strict=True):
