@@ -1,7 +1,8 @@
 """Heads for multi-label data on fixed embeddings: texts built from CLINC150 (one utterance
 with its intent, two utterances of different intents with both, out-of-scope utterances with
-none; see `common.multi_label_split`), all-MiniLM-L6-v2 sentence embeddings, thresholds per
-label tuned on the validation split, scored on the test split. `frozen (default)` is the
+none; see `common.multi_label_split`), all-MiniLM-L6-v2 embeddings (the sentence embedding, or
+the last layers' pooled states the `frozen` head reads), thresholds per label tuned on the
+validation split, scored on the test split. `frozen (default)` is the
 strategy's own trainer; the anchor is one scikit-learn logistic regression per label.
 
     python -m benchmarks.multi_label [--per-label 20]
@@ -12,6 +13,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import torch
@@ -26,10 +28,10 @@ from app.ml.evaluation import evaluation_report, tune_thresholds
 from app.ml.frozen import FrozenTrainer
 from app.ml.head import average_precision
 from app.ml.linear_probe import logistic_regression
-from app.ml.sentence import SentenceEncoder
+from app.ml.sentence import SENTENCE, Features, SentenceEncoder
 from benchmarks.common import multi_label_split
 
-Probabilities = Callable[[torch.Tensor], np.ndarray]
+Probabilities = Callable[[list[str]], np.ndarray]
 Fit = Callable[
     [list[LabeledExample], list[LabeledExample], list[str], SentenceEncoder], Probabilities
 ]
@@ -44,13 +46,15 @@ def frozen(args: FrozenArguments) -> Fit:
         labels: list[str],
         encoder: SentenceEncoder,
     ) -> Probabilities:
-        classifier = FrozenTrainer(args, encoder=encoder, features=encoder.embed).train(
+        reads = FrozenTrainer.features_of(args, encoder)
+        features = partial(encoder.embed, features=reads)
+        classifier = FrozenTrainer(args, encoder=encoder, features=features).train(
             train, validation, multi_label=True
         )
         assert classifier.labels == labels
 
-        def probabilities(features: torch.Tensor) -> np.ndarray:
-            return classifier.probabilities_of(features).numpy()
+        def probabilities(texts: list[str]) -> np.ndarray:
+            return classifier.probabilities(texts).numpy()
 
         return probabilities
 
@@ -69,8 +73,8 @@ def one_logistic_regression_per_label(c: float) -> Fit:
         model = OneVsRestClassifier(LogisticRegression(C=c, max_iter=1000), n_jobs=1)
         model.fit(features, targets)
 
-        def probabilities(features: torch.Tensor) -> np.ndarray:
-            return np.asarray(model.predict_proba(features.numpy()))
+        def probabilities(texts: list[str]) -> np.ndarray:
+            return np.asarray(model.predict_proba(encoder.embed(texts).numpy()))
 
         return probabilities
 
@@ -101,9 +105,9 @@ def lbfgs_per_label(l2s: list[float]) -> Fit:
         score, l2, best = max(fitted, key=lambda item: item[0])
         print(f"  l2 {l2:g}: validation AP {score:.3f}")
 
-        def probabilities(features: torch.Tensor) -> np.ndarray:
+        def probabilities(texts: list[str]) -> np.ndarray:
             with torch.no_grad():
-                return best(features).sigmoid().numpy()
+                return best(encoder.embed(texts)).sigmoid().numpy()
 
         return probabilities
 
@@ -113,6 +117,7 @@ def lbfgs_per_label(l2s: list[float]) -> Fit:
 VARIANTS: dict[str, Fit] = {
     "frozen (default)": frozen(FrozenArguments()),
     "frozen, linear head": frozen(FrozenArguments(hidden_size=0)),
+    "frozen, the sentence embedding alone (before)": frozen(FrozenArguments(feature_layers=1)),
     "logistic regression per label, C=1 (anchor)": one_logistic_regression_per_label(1.0),
     "logistic regression per label, C=10": one_logistic_regression_per_label(10.0),
     "L-BFGS per label, l2 on validation": lbfgs_per_label([1e-9, 1e-8, 1e-7, 1e-6]),
@@ -120,7 +125,8 @@ VARIANTS: dict[str, Fit] = {
 
 
 class CachedEncoder:
-    """The base encoder, embedding each distinct text once for every variant."""
+    """The base encoder, embedding each distinct text once for every variant: its most
+    layers, of which fewer are the last columns."""
 
     def __init__(self) -> None:
         settings = get_settings()
@@ -128,13 +134,15 @@ class CachedEncoder:
             settings.registered_base_models[settings.default_base_model], 128, plan_device("cpu")
         )
         self.cache: dict[str, torch.Tensor] = {}
-        self.compute = self.encoder.embed
+        self.most = Features(self.encoder.num_layers)
+        self.compute = partial(self.encoder.embed, features=self.most)
 
-    def embed(self, texts: Sequence[str]) -> torch.Tensor:
+    def embed(self, texts: Sequence[str], features: Features = SENTENCE) -> torch.Tensor:
         missing = list(dict.fromkeys(text for text in texts if text not in self.cache))
         if missing:
             self.cache.update(zip(missing, self.compute(missing), strict=True))
-        return torch.stack([self.cache[text] for text in texts])
+        columns = features.dimension(self.encoder)
+        return torch.stack([self.cache[text][-columns:] for text in texts])
 
 
 def subsample(examples: list[LabeledExample], per_label: int, seed: int) -> list[LabeledExample]:
@@ -168,8 +176,8 @@ def main() -> None:
     cached = CachedEncoder()
     encoder = cached.encoder
     encoder.embed = cached.embed  # type: ignore[method-assign]
-    test_features = encoder.embed([example.text for example in splits["test"]])
-    validation_features = encoder.embed([example.text for example in splits["validation"]])
+    test_texts = [example.text for example in splits["test"]]
+    validation_texts = [example.text for example in splits["validation"]]
     shape = f"{len(splits['train'])} train examples, {len(labels)} labels"
     print(f"\nmulti-label CLINC150 ({shape}); test split, {len(splits['test'])} texts\n")
     print("| head | micro-F1 | macro-F1 | exact match | fit s |")
@@ -178,13 +186,11 @@ def main() -> None:
         started = time.perf_counter()
         probabilities = VARIANTS[name](splits["train"], splits["validation"], labels, encoder)
         seconds = time.perf_counter() - started
-        thresholds = tune_thresholds(
-            labels, splits["validation"], probabilities(validation_features)
-        )
+        thresholds = tune_thresholds(labels, splits["validation"], probabilities(validation_texts))
         report = evaluation_report(
             labels,
             splits["test"],
-            probabilities(test_features),
+            probabilities(test_texts),
             multi_label=True,
             thresholds=thresholds,
         )

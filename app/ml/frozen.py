@@ -49,6 +49,11 @@ class FrozenTrainer:
         labels = check_labels(train, validation)
         started = time.perf_counter()
         train_features = self.features([example.text for example in train])
+        if train_features.shape[1] != self.reads.dimension(self.encoder):
+            raise ValueError(
+                f"the features given are {train_features.shape[1]} wide; the head reads "
+                f"{self.reads.layers} layers of {self.encoder.dimension}"
+            )
         validation_features = self.features([example.text for example in validation])
         torch.manual_seed(self.args.seed)
         head = self._head(len(labels))

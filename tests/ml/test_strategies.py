@@ -169,6 +169,16 @@ def test_frozen_reads_every_layer_of_an_encoder_with_fewer_than_asked(
     assert FrozenTrainer.features_of(arguments, encoder) == Features(encoder.num_layers)
 
 
+def test_frozen_refuses_features_narrower_than_the_layers_it_reads(tiny_model_path: str) -> None:
+    encoder = SentenceEncoder.load(tiny_model_path, 32, CPU)
+    trainer = FrozenTrainer(
+        FrozenArguments(feature_layers=2), encoder=encoder, features=encoder.embed
+    )
+
+    with pytest.raises(ValueError, match="the head reads 2 layers"):
+        trainer.train(ROWS, ROWS)
+
+
 def test_cached_embeddings_are_kept_apart_per_features(
     tiny_model_path: str, tmp_path: Path
 ) -> None:
