@@ -9,34 +9,18 @@ whole train split and on 10 examples per intent.
 
 import random
 import time
-from pathlib import Path
 
 import torch
 
-from app.core.config import get_settings
-from app.ml.device import plan_device
 from app.ml.frozen import LOGISTIC_L2
 from app.ml.linear_probe import logistic_regression
-from app.ml.sentence import Features, SentenceEncoder
+from app.ml.sentence import Features
 from benchmarks.common import OUT_OF_SCOPE, read_split
+from benchmarks.heads import embeddings
 
-RESULTS = Path(__file__).parent / "results"
 SHOTS = 10
 MOST = Features(6)
-
-
-def features(split: str, texts: list[str]) -> torch.Tensor:
-    """The last six layers of every text; fewer layers are the last columns of these."""
-    path = RESULTS / f"minilm-layers-{split}.pt"
-    if path.is_file():
-        cached: torch.Tensor = torch.load(path)
-        return cached
-    settings = get_settings()
-    base = settings.registered_base_models[settings.default_base_model]
-    matrix = SentenceEncoder.load(base, 128, plan_device("cpu")).embed(texts, MOST)
-    RESULTS.mkdir(exist_ok=True)
-    torch.save(matrix, path)
-    return matrix
+"""The last six layers of every text; fewer layers are the last columns of these."""
 
 
 def shots(targets: torch.Tensor) -> list[int]:
@@ -52,7 +36,9 @@ def shots(targets: torch.Tensor) -> list[int]:
 def main() -> None:
     splits = {name: read_split(name) for name in ("train", "validation", "test")}
     labels = sorted({row["label"] for row in splits["train"]})
-    x = {name: features(name, [row["text"] for row in rows]) for name, rows in splits.items()}
+    x = {
+        name: embeddings(name, [row["text"] for row in rows], MOST) for name, rows in splits.items()
+    }
     y = {
         name: torch.tensor([labels.index(row["label"]) for row in rows])
         for name, rows in splits.items()

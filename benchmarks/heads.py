@@ -24,15 +24,17 @@ from app.ml.evaluation import evaluation_report
 from app.ml.frozen import best_on
 from app.ml.head import Head, HeldOut, LinearHead, MlpHead, fit_head
 from app.ml.linear_probe import logistic_regression
-from app.ml.sentence import SentenceEncoder
+from app.ml.sentence import SENTENCE, Features, SentenceEncoder
 from benchmarks.common import OUT_OF_SCOPE, read_split
 
 RESULTS = Path(__file__).parent / "results"
 Fit = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.nn.Module]
 
 
-def embeddings(split: str, texts: list[str]) -> torch.Tensor:
-    path = RESULTS / f"minilm-{split}.pt"
+def embeddings(split: str, texts: list[str], features: Features = SENTENCE) -> torch.Tensor:
+    """The features of a split's texts, computed once and kept under benchmarks/results."""
+    suffix = "" if features == SENTENCE else f"-layers{features.layers}"
+    path = RESULTS / f"minilm-{split}{suffix}.pt"
     if path.is_file():
         cached: torch.Tensor = torch.load(path)
         return cached
@@ -40,7 +42,7 @@ def embeddings(split: str, texts: list[str]) -> torch.Tensor:
     encoder = SentenceEncoder.load(
         settings.registered_base_models[settings.default_base_model], 128, plan_device("cpu")
     )
-    matrix = encoder.embed(texts)
+    matrix = encoder.embed(texts, features)
     RESULTS.mkdir(exist_ok=True)
     torch.save(matrix, path)
     return matrix
