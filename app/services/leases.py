@@ -9,12 +9,18 @@ import enum
 import secrets
 from typing import Any
 
-from sqlalchemy import Update, func, select, update
+from sqlalchemy import Update, func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import Evaluation, Job, JobEvent, JobStatus, Model
 from app.services import events, webhook_events
 from app.services.queries import database_seconds_ago, rowcount
+
+ROW_LOCK_IDLE_LIMIT_SECONDS = 15
+"""How long a transaction that wrote a job's row may sit idle before PostgreSQL ends it. Between
+such a write and its commit only a few lines of Python run, so an idle transaction means a
+paused or partitioned process (SIGSTOP, a frozen VM); ended, it stops holding the row lock
+that the reaper and the next attempt need."""
 
 
 class Lease(enum.Enum):
@@ -26,6 +32,7 @@ class Lease(enum.Enum):
 def claim(session: Session, *, job_id: str, worker: str) -> str | None:
     """Take a queued job with one conditional update; None means another worker has it."""
     token = secrets.token_hex(16)
+    _bound_row_locks(session)
     claimed = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.queued)
@@ -52,6 +59,7 @@ def heartbeat(session: Session, *, job_id: str, lease_token: str) -> Lease:
         .values(heartbeat_at=func.now())
         .returning(Job.cancel_requested_at)
     )
+    _bound_row_locks(session)
     row = session.execute(statement).first()
     session.commit()
     if row is None:
@@ -165,6 +173,7 @@ def _finish(
 ) -> bool:
     """Mark the job succeeded with `values`, and record its event, only while the lease is
     ours; otherwise roll the session back (nothing it added is kept)."""
+    _bound_row_locks(session)
     finished = session.execute(
         _working(job_id, lease_token).values(
             status=JobStatus.succeeded, finished_at=func.now(), lease_token=None, **values
@@ -240,11 +249,17 @@ def requeue_unreached(session: Session, *, job_id: str, lease_token: str, reason
 
 def requeue_expired(session: Session, *, lease_seconds: float) -> list[str]:
     """Jobs whose worker stopped heartbeating go back to `queued` (to be published again),
-    `cancelled` if that was asked for, or `failed` after the last attempt."""
-    expired = (
-        Job.status == JobStatus.running,
-        Job.heartbeat_at < database_seconds_ago(session, lease_seconds),
-    )
+    `cancelled` if that was asked for, or `failed` after the last attempt. A row that another
+    transaction holds is left for a later round rather than waited for."""
+    silent = session.scalars(
+        select(Job.id)
+        .where(
+            Job.status == JobStatus.running,
+            Job.heartbeat_at < database_seconds_ago(session, lease_seconds),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    expired = (Job.status == JobStatus.running, Job.id.in_(silent))
     cancelled = session.scalars(
         update(Job)
         .where(*expired, Job.cancel_requested_at.is_not(None))
@@ -266,14 +281,14 @@ def requeue_expired(session: Session, *, lease_seconds: float) -> list[str]:
         .returning(Job.id)
     ).all()
     session.add_all(events.state(j, "failed", lost, code="lease_expired") for j in failed)
-    requeued = list(session.scalars(select(Job.id).where(*expired)))
+    requeued = session.scalars(
+        update(Job).where(*expired).values(**_requeued()).returning(Job.id)
+    ).all()
     session.add_all(
         events.state(j, "queued", "the worker stopped heartbeating; queued again") for j in requeued
     )
-    if requeued:
-        session.execute(update(Job).where(Job.id.in_(requeued), *expired).values(**_requeued()))
     session.commit()
-    return requeued
+    return list(requeued)
 
 
 def _requeued() -> dict[str, Any]:
@@ -301,8 +316,15 @@ def _working(job_id: str, lease_token: str) -> Update:
 
 
 def _write(session: Session, statement: Update, event: JobEvent | None = None) -> bool:
+    _bound_row_locks(session)
     written = rowcount(session.execute(statement)) == 1
     if written and event is not None:
         session.add(event)
     session.commit()
     return written
+
+
+def _bound_row_locks(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        limit = f"{ROW_LOCK_IDLE_LIMIT_SECONDS * 1000:.0f}"
+        session.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {limit}"))

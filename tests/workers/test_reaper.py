@@ -1,13 +1,25 @@
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
+from app.core.db import new_session
+from app.main import create_app
 from app.models import Job, JobStatus
 from app.models.base import utcnow
 from app.services import leases
-from tests.factories import TeamCredentials, create_dataset, create_job, run_queued_jobs
+from tests.e2e.processes import wait_for
+from tests.factories import (
+    TeamCredentials,
+    create_dataset,
+    create_job,
+    make_team,
+    run_queued_jobs,
+)
 from workers.maintenance import reap
 
 
@@ -72,3 +84,30 @@ def test_reaper_cancels_job_whose_cancel_was_requested(
 
     session.expire_all()
     assert session.get_one(Job, job_id).status == JobStatus.cancelled
+
+
+def test_a_worker_paused_inside_a_lease_write_neither_stalls_the_reaper_nor_keeps_the_job(
+    postgres_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(leases, "ROW_LOCK_IDLE_LIMIT_SECONDS", 1)
+    with (
+        TestClient(create_app(postgres_settings)) as client,
+        new_session(postgres_settings) as session,
+    ):
+        team = make_team(session, "acme")
+        job_id = running_job(client, team, session, timedelta(hours=1), attempt=1)
+        token = session.get_one(Job, job_id).lease_token
+        assert token is not None
+
+        paused = new_session(postgres_settings)
+        monkeypatch.setattr(paused, "commit", lambda: None)
+        leases.heartbeat(paused, job_id=job_id, lease_token=token)
+
+        assert reap(postgres_settings) == []
+        wait_for(lambda: reap(postgres_settings) == [job_id], 10, "the job to be requeued")
+
+        session.expire_all()
+        assert session.get_one(Job, job_id).status == JobStatus.queued
+        with pytest.raises(DBAPIError, match="idle-in-transaction timeout"):
+            paused.execute(select(1))
+        paused.close()
