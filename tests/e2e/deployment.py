@@ -135,6 +135,16 @@ class Deployment:
 
         wait_for(lambda: len(ready()) >= count, timeout, f"{count} workers to be ready")
 
+    def worker_of(self, job_id: str) -> subprocess.Popen[bytes]:
+        """The started worker whose process runs the job (it names itself `...:PID`)."""
+        name = self.job(job_id).worker
+        assert name is not None, f"job {job_id} is not running"
+        pid = int(name.rsplit(":", 1)[1])
+        for worker in self.workers:
+            if worker.pid == pid:
+                return worker
+        raise AssertionError(f"{name} is none of the started workers")
+
     def signal_worker(self, worker: subprocess.Popen[bytes], signum: int) -> None:
         """Signal the worker and its training process (one process group)."""
         os.killpg(worker.pid, signum)

@@ -3,6 +3,7 @@ submitted, succeeded, run twice and lost."""
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,7 @@ def cluster(postgres_settings: Settings, tmp_path: Path) -> Iterator[Deployment]
         yield running
 
 
-def long_job(cluster: Deployment, epochs: int = 6) -> str:
+def long_job(cluster: Deployment, epochs: int = 4) -> str:
     examples = [
         {"text": f"{label} example number {i}", "label": label}
         for label in ("alpha", "beta", "gamma")
@@ -75,14 +76,21 @@ def events(cluster: Deployment, job_id: str) -> list[str]:
     return [event["message"] for event in answer["data"]]
 
 
-def kill_a_worker_mid_job(cluster: Deployment) -> str:
-    """A long job whose worker is SIGKILLed in its second epoch, and a new worker started;
-    the job's id, once the job has ended."""
-    first = cluster.start_worker()
+def two_workers_one_running(cluster: Deployment) -> tuple[str, subprocess.Popen[bytes]]:
+    """A long job in its second epoch on one of two workers (both started at once, so that
+    the other is ready when the fault comes): the job's id and the worker running it."""
+    cluster.start_worker()
+    cluster.start_worker()
     job_id = long_job(cluster)
     wait_for(lambda: cluster.job(job_id).progress.get("epoch", 0) >= 2, 120, "epoch 2")
-    cluster.signal_worker(first, signal.SIGKILL)
-    cluster.start_worker()
+    return job_id, cluster.worker_of(job_id)
+
+
+def kill_a_worker_mid_job(cluster: Deployment) -> str:
+    """A long job whose worker is SIGKILLed in its second epoch while another waits; the
+    job's id, once the job has ended."""
+    job_id, running = two_workers_one_running(cluster)
+    cluster.signal_worker(running, signal.SIGKILL)
     cluster.wait_until_ended([job_id])
     return job_id
 
@@ -118,7 +126,7 @@ def test_broker_lost_with_jobs_queued_and_running_all_complete(
     cluster: Deployment, fault: str
 ) -> None:
     cluster.start_worker()
-    job_ids = [long_job(cluster, epochs=2) for _ in range(3)]
+    job_ids = [long_job(cluster, epochs=1) for _ in range(3)]
     wait_for(lambda: cluster.job(job_ids[0]).status == JobStatus.running, 120, "a running job")
 
     if fault == "restart":
@@ -153,13 +161,10 @@ def test_same_job_delivered_ten_times_trains_once(cluster: Deployment) -> None:
 
 
 def test_paused_worker_past_its_lease_publishes_nothing(cluster: Deployment) -> None:
-    stale = cluster.start_worker()
-    job_id = long_job(cluster)
-    wait_for(lambda: cluster.job(job_id).progress.get("epoch", 0) >= 2, 120, "epoch 2")
+    job_id, stale = two_workers_one_running(cluster)
     stale_worker = cluster.job(job_id).worker
 
     cluster.signal_worker(stale, signal.SIGSTOP)
-    cluster.start_worker()
     wait_for(lambda: cluster.job(job_id).attempt == 2, 120, "a second attempt")
     cluster.signal_worker(stale, signal.SIGCONT)
     cluster.wait_until_ended([job_id])
@@ -177,18 +182,15 @@ def test_worker_shutdown_pauses_the_job_at_a_step_and_another_resumes_it(
     job_id = long_job(cluster)
     wait_for(lambda: cluster.job(job_id).progress.get("step", 0) >= 100, 120, "step 100")
 
+    cluster.start_worker()
     stopping.send_signal(signal.SIGTERM)
     stopping.wait(60)
-    paused = cluster.job(job_id)
-    after_shutdown = (paused.status, paused.attempt)
-    cluster.start_worker()
     cluster.wait_until_ended([job_id])
 
     tally = cluster.tally([job_id])
     messages = events(cluster, job_id)
     report("SIGTERM (warm shutdown) of the worker mid-epoch", tally)
     assert stopping.returncode == 0
-    assert after_shutdown == (JobStatus.queued, 0)
     assert tally == {"submitted": 1, "succeeded": 1, **CLEAN}
     assert any(m.startswith("paused at step") for m in messages), messages
     assert any(m.startswith("resumed from the checkpoint at step") for m in messages)
