@@ -37,6 +37,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "batch 64": {"contrastive_batch_size": 64},
     "no descriptions": {"use_label_descriptions": False},
     "no logistic regression": {"logistic_regression": False},
+    "sentence embedding alone": {"feature_layers": 1},
+    "2 layers": {"feature_layers": 2},
+    "3 layers": {"feature_layers": 3},
+    "6 layers": {"feature_layers": 6},
 }
 
 

@@ -42,6 +42,18 @@ def hyperparameter(
     return field(default=default, metadata={HYPERPARAMETER: bounds})
 
 
+def read_layers(default: int) -> Any:
+    """The `feature_layers` hyperparameter of a strategy whose head reads `default` layers."""
+    return hyperparameter(
+        default,
+        "How many of the encoder's last layers the head reads: each layer's token states "
+        "mean-pooled and normalised, side by side; 1 reads the sentence embedding alone. An "
+        "encoder with fewer layers gives all it has.",
+        ge=1,
+        le=48,
+    )
+
+
 @dataclass(frozen=True)
 class StrategyArguments:
     max_length: int = hyperparameter(
@@ -190,6 +202,7 @@ class HeadArguments(TrainedArguments):
         "Also fit logistic regressions (L-BFGS, a few L2 penalties; one per label for "
         "multi-label data) and keep whichever head scores best on the validation examples.",
     )
+    feature_layers: int = read_layers(1)
 
 
 @dataclass(frozen=True)
@@ -207,14 +220,7 @@ class FrozenArguments(HeadArguments):
     dropout: float = hyperparameter(
         0.1, "Dropout on the embeddings and on the hidden layer while fitting.", ge=0, lt=1
     )
-    feature_layers: int = hyperparameter(
-        6,
-        "How many of the encoder's last layers the head reads: each layer's token states "
-        "mean-pooled and normalised, side by side; 1 reads the sentence embedding alone. An "
-        "encoder with fewer layers gives all it has.",
-        ge=1,
-        le=48,
-    )
+    feature_layers: int = read_layers(6)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from app.ml.arguments import FewShotArguments
 from app.ml.data import LabeledExample, check_labels, encode_targets
-from app.ml.frozen import best_on, finish, training_figures
+from app.ml.frozen import FrozenTrainer, best_on, finish, training_figures
 from app.ml.head import Head, HeldOut, LinearHead, fit_head
 from app.ml.progress import Callbacks, TrainingPaused, TrainingProgress
 from app.ml.sentence import SentenceEncoder
@@ -31,6 +31,7 @@ class FewShotTrainer:
     ) -> None:
         self.args = args
         self.encoder = encoder
+        self.reads = FrozenTrainer.features_of(args, encoder)
         self.callbacks = callbacks or Callbacks()
 
     def train(
@@ -48,14 +49,16 @@ class FewShotTrainer:
             examples += [LabeledExample.of(descriptions[label], label) for label in labels]
         self._adapt(examples, labels)
         head: Head = self._initial_head(labels, descriptions)
-        features = self.encoder.embed([example.text for example in examples])
+        features = self._features([example.text for example in examples])
         targets = encode_targets(examples, labels, multi_label)
         fit_head(head, features, targets, self.args, multi_label=multi_label)
-        validation_features = self.encoder.embed([example.text for example in validation])
+        validation_features = self._features([example.text for example in validation])
         if validation and self.args.logistic_regression:
             held_out = HeldOut(validation_features, encode_targets(validation, labels, multi_label))
             head = best_on(held_out, head, features, targets, multi_label)
-        classifier = SentenceClassifier(self.encoder, head, labels, multi_label, owns_encoder=True)
+        classifier = SentenceClassifier(
+            self.encoder, head, labels, multi_label, owns_encoder=True, features=self.reads
+        )
         finish(
             classifier,
             validation,
@@ -67,13 +70,16 @@ class FewShotTrainer:
         classifier.metrics |= training_figures(started, len(train), self.encoder)
         return classifier
 
+    def _features(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.encoder.embed(texts, features=self.reads)
+
     def _initial_head(self, labels: list[str], descriptions: Mapping[str, str]) -> LinearHead:
         scale = math.sqrt(self.encoder.dimension)
         if self.args.use_label_descriptions:
-            prototypes = self.encoder.embed([descriptions[label] for label in labels])
+            prototypes = self._features([descriptions[label] for label in labels])
             return LinearHead.from_prototypes(prototypes, scale)
         torch.manual_seed(self.args.seed)
-        return LinearHead(self.encoder.dimension, len(labels), scale)
+        return LinearHead(self.reads.dimension(self.encoder), len(labels), scale)
 
     def _adapt(self, examples: list[LabeledExample], labels: list[str]) -> None:
         torch.manual_seed(self.args.seed)

@@ -7,7 +7,7 @@ from functools import partial
 
 import torch
 
-from app.ml.arguments import FrozenArguments
+from app.ml.arguments import FrozenArguments, HeadArguments
 from app.ml.data import LabeledExample, check_labels, encode_targets
 from app.ml.evaluation import validation_summary
 from app.ml.head import Head, HeldOut, LinearHead, MlpHead, fit_head
@@ -36,7 +36,7 @@ class FrozenTrainer:
         self.callbacks = callbacks or Callbacks()
 
     @staticmethod
-    def features_of(args: FrozenArguments, encoder: SentenceEncoder) -> Features:
+    def features_of(args: HeadArguments, encoder: SentenceEncoder) -> Features:
         return Features(args.feature_layers).at_most(encoder.num_layers)
 
     def train(

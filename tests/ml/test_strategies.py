@@ -117,27 +117,32 @@ def test_sentence_features_are_the_sentence_embedding(tiny_model_path: str) -> N
     assert encoder.embed(texts, Features(2)).shape == (len(texts), 2 * encoder.dimension)
 
 
+HEAD_STRATEGIES = {
+    "frozen": {"epochs": 5, "hidden_size": 0},
+    "few_shot": {"epochs": 3, "contrastive_epochs": 1, "contrastive_batch_size": 4},
+}
+
+
+@pytest.mark.parametrize("strategy", list(HEAD_STRATEGIES))
 @pytest.mark.parametrize("layers", [1, 2])
-def test_frozen_head_reads_the_last_layers_and_its_artifact_says_how_many(
-    tiny_model_path: str, tmp_path: Path, layers: int
+def test_a_head_reads_the_last_layers_and_its_artifact_says_how_many(
+    tiny_model_path: str, tmp_path: Path, strategy: str, layers: int
 ) -> None:
     predictor = train_and_save(
-        "frozen",
+        strategy,
         tiny_model_path,
         tmp_path / "model",
-        epochs=5,
-        hidden_size=0,
+        **HEAD_STRATEGIES[strategy],
         feature_layers=layers,
     )
     scorer = predictor.scorer
     assert isinstance(scorer, SentenceClassifier)
-    encoder = SentenceEncoder.load(tiny_model_path, 32, CPU)
     texts = [row.text for row in ROWS]
 
-    features = encoder.embed(texts, Features(layers))
+    features = scorer.encoder.embed(texts, Features(layers))
 
     assert scorer.features == Features(layers)
-    assert scorer.head.linear.in_features == layers * encoder.dimension
+    assert scorer.head.linear.in_features == layers * scorer.encoder.dimension
     torch.testing.assert_close(predictor.probabilities(texts), scorer.probabilities_of(features))
 
 
