@@ -17,7 +17,7 @@ import torch
 
 from app.core.config import get_settings
 from app.ml.device import plan_device
-from app.ml.sentence import SentenceEncoder
+from app.ml.sentence import Features, SentenceEncoder
 from app.ml.zero_shot import adapted, readable, too_few_to_adapt
 from benchmarks.common import OUT_OF_SCOPE, read_split
 from benchmarks.heads import embeddings
@@ -68,6 +68,7 @@ def main() -> None:
         print(f"<!-- {name}: descriptions embedded in {seconds:.1f} s -->")
     names = _prototypes(encoder, labels, ("{}",))
     _corrections(labels, validation_x, test, test_x, names)
+    _layers(encoder, labels, test)
     _adaptation(labels, validation, validation_x, test, test_x, names)
 
 
@@ -97,6 +98,43 @@ def _corrections(
     for name, similarity in variants.items():
         in_scope, _ = _scores(test, _predict(labels, similarity, None))
         print(f"| {name} | {100 * in_scope:.1f} |", flush=True)
+
+
+def _layers(encoder: SentenceEncoder, labels: Sequence[str], test: list[dict[str, str]]) -> None:
+    """What needs no texts at all: reading more of the encoder's layers (the sum of each
+    layer's cosine similarity), and centering on the mean of the descriptions."""
+    deepest = Features(6)
+    texts = embeddings("test", [r["text"] for r in test], deepest)
+    names = encoder.embed([readable(label) for label in labels], deepest)
+
+    def per_layer(matrix: torch.Tensor) -> torch.Tensor:
+        return _normalized(matrix.view(len(matrix), deepest.layers, encoder.dimension))
+
+    text_layers, name_layers = per_layer(texts), per_layer(names)
+    print("\n| similarity, no texts (descriptions: the name) | in-scope acc |")
+    print("|---|---|")
+    for layers in (1, 2, 3, 6):
+        summed = torch.einsum("tld,nld->tn", text_layers[:, -layers:], name_layers[:, -layers:])
+        print(
+            f"| cosine summed over the last {layers} layers | {_accuracy(test, labels, summed)} |"
+        )
+    for back in (2, 4, 6):
+        alone = text_layers[:, -back] @ name_layers[:, -back].T
+        print(f"| layer {back} from the top alone | {_accuracy(test, labels, alone)} |")
+    last_texts, last_names = text_layers[:, -1], name_layers[:, -1]
+    for share in (0.5, 1.0):
+        centre = share * last_names.mean(dim=0)
+        centred = _normalized(last_texts - centre) @ _normalized(last_names - centre).T
+        print(
+            f"| cosine after subtracting {share:g} x the descriptions' mean | "
+            f"{_accuracy(test, labels, centred)} |",
+            flush=True,
+        )
+
+
+def _accuracy(rows: list[dict[str, str]], labels: Sequence[str], similarity: torch.Tensor) -> str:
+    in_scope, _ = _scores(rows, _predict(labels, similarity, None))
+    return f"{100 * in_scope:.1f}"
 
 
 def _adaptation(
