@@ -66,10 +66,10 @@ def main() -> None:
             threshold,
         )
         print(f"<!-- {name}: descriptions embedded in {seconds:.1f} s -->")
-    names = _prototypes(encoder, labels, ("{}",))
-    _corrections(labels, validation_x, test, test_x, names)
+    named = _prototypes(encoder, labels, ("{}",))
+    _corrections(labels, validation_x, test, test_x, named)
     _layers(encoder, labels, test)
-    _adaptation(labels, validation, validation_x, test, test_x, names)
+    _adaptation(labels, validation, validation_x, test, test_x, named)
 
 
 def _corrections(
