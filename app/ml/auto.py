@@ -3,11 +3,12 @@
 `frozen` is fitted first (a head on cached embeddings: seconds) and is the floor. Every costlier
 contestant then starts for real: after a few optimizer steps its whole run is projected from
 their pace and dropped if it cannot finish within the budget; `few_shot` runs to the end; the
-fine-tuning strategies (`lora`, `full`) run their first epoch and the one with the better
-validation score finishes from its checkpoint. The job publishes whichever run scores best on
-validation, so `auto` never does worse there than `frozen`. Every measurement, projection and the
-reason for the winner are kept in a `Decision`, which also lets a retried job resume the finishing
-run instead of measuring again.
+fine-tuning strategies (`lora`, `full`) run their first epoch, then each finishes from its
+checkpoint, the better after that epoch first, as long as the rest of it fits what is left of
+the budget (one epoch ranks them by how fast they start, not by where they end). The job
+publishes whichever run scores best on validation, so `auto` never does worse there than
+`frozen`. Every measurement, projection and the reason for the winner are kept in a `Decision`,
+which also lets a retried job resume the finishing run instead of measuring again.
 """
 
 import shutil
@@ -160,7 +161,7 @@ class AutoRun:
 
     def run(self, earlier: Decision | None = None) -> AutoOutcome:
         if earlier is not None and earlier.finishing is not None:
-            return self._finish(earlier, {})
+            return self._finish_raced(earlier, {})
         decision = Decision(self.budget_seconds, self.plans[FLOOR].decision_metric)
         self._clear_checkpoints()
         trained = {FLOOR: self._complete(FLOOR, decision)}
@@ -171,11 +172,7 @@ class AutoRun:
         for strategy in (Strategy.lora, Strategy.full):
             if strategy in self.plans:
                 self._measure(strategy, decision, None)
-        decision.finishing = self._finalist(decision)
-        if decision.finishing is None:
-            return self._choose(decision, trained)
-        self.on_decision(decision)
-        return self._finish(decision, trained)
+        return self._finish_raced(decision, trained)
 
     def _seconds_left(self) -> float:
         return self.budget_seconds - (time.monotonic() - self.started)
@@ -236,8 +233,22 @@ class AutoRun:
         self.on_decision(decision)
         return trained
 
+    def _finish_raced(
+        self, decision: Decision, trained: dict[Strategy, TrainedClassifier]
+    ) -> AutoOutcome:
+        """Finish the raced runs that fit, one at a time (`decision.finishing`, which a
+        retried job resumes), then choose."""
+        if decision.finishing is None:
+            decision.finishing = self._finalist(decision)
+        while decision.finishing is not None:
+            self.on_decision(decision)
+            self._finish(decision, trained)
+            decision.finishing = self._finalist(decision)
+        return self._choose(decision, trained)
+
     def _finalist(self, decision: Decision) -> str | None:
-        """The raced run to finish: the best after its first epoch, if the rest of it fits."""
+        """The raced run to finish next: the best after its first epoch, if the rest of it
+        fits; None when none is left or the best does not fit."""
         raced = [t for t in decision.trials if t.outcome == "raced"]
         if not raced:
             return None
@@ -245,20 +256,17 @@ class AutoRun:
         remaining = (best.projected_seconds or 0.0) - best.seconds
         if remaining > self._seconds_left():
             decision.reason = (
-                f"`{best.strategy}` led the fine-tuning runs but needs another {remaining:.0f} s "
-                f"of a budget with {self._seconds_left():.0f} s left"
+                f"`{best.strategy}` led the unfinished fine-tuning runs but needs another "
+                f"{remaining:.0f} s of a budget with {self._seconds_left():.0f} s left"
             )
             return None
         return best.strategy
 
-    def _finish(
-        self, decision: Decision, trained: dict[Strategy, TrainedClassifier]
-    ) -> AutoOutcome:
+    def _finish(self, decision: Decision, trained: dict[Strategy, TrainedClassifier]) -> None:
         assert decision.finishing is not None
         strategy = Strategy(decision.finishing)
         started = time.monotonic()
-        context = replace(self.context, checkpoint_dir=self._checkpoint(strategy))
-        trained[strategy] = run(self.plans[strategy], context)
+        trained[strategy] = run(self.plans[strategy], self._resuming(strategy))
         index = next(
             i
             for i, t in enumerate(decision.trials)
@@ -273,18 +281,22 @@ class AutoRun:
             validation_loss=trained[strategy].metrics.get("loss"),
             epochs_measured=None,
         )
-        return self._choose(decision, trained)
 
     def _choose(
         self, decision: Decision, trained: dict[Strategy, TrainedClassifier]
     ) -> AutoOutcome:
         best = max(decision.complete(), key=_preference)
         strategy = Strategy(best.strategy)
-        if strategy not in trained:
-            trained[strategy] = run(self.plans[strategy], self.context)
+        if strategy not in trained:  # a retried job: a finished run resumes at its end
+            trained[strategy] = run(self.plans[strategy], self._resuming(strategy))
         decision.chosen = strategy.value
         decision.reason = _reason(decision, best)
         return AutoOutcome(self.plans[strategy], trained[strategy], decision)
+
+    def _resuming(self, strategy: Strategy) -> RunContext:
+        if not spec_of(strategy).checkpoints:
+            return self.context
+        return replace(self.context, checkpoint_dir=self._checkpoint(strategy))
 
     def _checkpoint(self, strategy: Strategy) -> Path | None:
         root = self.context.checkpoint_dir
@@ -326,4 +338,18 @@ def _reason(decision: Decision, best: Trial) -> str:
     budget = f"within {decision.budget_seconds:.0f} s"
     extra = f"; not finished: {', '.join(others)}" if others else ""
     earlier = f"; {decision.reason}" if decision.reason else ""
-    return f"`{best.strategy}`: {said} {budget}{extra}{earlier}"
+    return f"`{best.strategy}`: {said} {budget}{_tie(decision, best)}{extra}{earlier}"
+
+
+def _tie(decision: Decision, best: Trial) -> str:
+    tied = [t for t in decision.complete() if t.validation_score == best.validation_score]
+    if len(tied) < 2:
+        return ""
+    if all(t.validation_loss is None for t in tied):
+        return f"; tied on {decision.metric}, so the cheapest run"
+    losses = ", ".join(
+        f"`{t.strategy}` {t.validation_loss:.4f}"
+        for t in sorted(tied, key=_preference, reverse=True)
+        if t.validation_loss is not None
+    )
+    return f"; tied on {decision.metric}, so the lowest validation log-loss ({losses})"

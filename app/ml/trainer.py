@@ -100,6 +100,8 @@ class FullFineTuner:
         lengths = passes.token_lengths(_texts(train)) if self.args.group_by_length else []
         started, trained = time.perf_counter(), 0
         for epoch in range(state.epochs_done + 1, self.args.epochs + 1):
+            if self._should_stop(state):  # a run resumed after it had stopped early
+                break
             train_loss = self._train_epoch(
                 model, passes, train, targets, optimization, state, epoch, lengths
             )
@@ -116,8 +118,6 @@ class FullFineTuner:
             self.callbacks.on_epoch(
                 EpochReport(epoch, self.args.epochs, train_loss, scores, is_best)
             )
-            if self._should_stop(state):
-                break
         seconds = time.perf_counter() - started
         metrics, thresholds = self._final_metrics(state, model, passes, validation)
         metrics |= {

@@ -54,33 +54,66 @@ def auto_run(
     )
 
 
-def test_auto_races_fine_tuning_for_an_epoch_finishes_the_leader_and_keeps_the_best(
+def test_auto_races_fine_tuning_for_an_epoch_then_finishes_each_run_that_fits_leader_first(
     tiny_model_path: str, tmp_path: Path
 ) -> None:
     recorder = Recorder()
+    the_plans = plans(tiny_model_path, Strategy.lora, Strategy.full)
+    finishing: list[EpochReport] = []
+    callbacks = Callbacks(on_epoch=finishing.append)
 
-    outcome = auto_run(
-        plans(tiny_model_path, Strategy.lora, Strategy.full), tmp_path, recorder
-    ).run()
+    outcome = auto_run(the_plans, tmp_path, recorder, callbacks=callbacks).run()
 
     decision = outcome.decision
     trials = {trial.strategy: trial for trial in decision.trials}
     assert list(trials) == ["frozen", "lora", "full"]
-    assert decision.finishing in ("lora", "full")
-    loser = "full" if decision.finishing == "lora" else "lora"
-    assert trials[loser].outcome == "raced"
-    assert trials[loser].epochs_measured == 1
-    assert trials[loser].validation_score is not None
-    assert trials[decision.finishing].outcome == "complete"
-    complete = [t for t in decision.trials if t.outcome == "complete"]
-    best = max(t.validation_score or 0.0 for t in complete)
+    assert all(trial.outcome == "complete" for trial in decision.trials), decision
+    raced = [d for d in recorder.decisions if d["finishing"] is None and len(d["trials"]) == 3]
+    after_one_epoch = {t["strategy"]: t["validation_score"] for t in raced[0]["trials"][1:]}
+    finished = [d["finishing"] for d in recorder.decisions if d["finishing"] is not None]
+    leader = max(after_one_epoch, key=lambda strategy: after_one_epoch[strategy] or 0.0)
+    assert list(dict.fromkeys(finished)) == [leader, *({"lora", "full"} - {leader})]
+    assert decision.finishing is None
+    best = max(t.validation_score or 0.0 for t in decision.trials)
     assert trials[str(decision.chosen)].validation_score == best
     assert outcome.plan.strategy == decision.chosen
     assert outcome.trained.metrics["accuracy"] == best
     assert f"`{decision.chosen}`" in decision.reason
-    assert recorder.decisions[-1]["finishing"] == decision.finishing
-    finished_epochs = [r.epoch for s, r in recorder.epochs if s == decision.finishing]
-    assert finished_epochs[0] == 1
+    raced_epochs = [(s, r.epoch) for s, r in recorder.epochs if s != Strategy.frozen]
+    assert raced_epochs == [("lora", 1), ("full", 1)]
+    resumes = [r for r in finishing if r.resumed_at_step is not None]
+    assert [r.epoch for r in resumes] == [1, 1]  # each went on from its raced epoch
+
+    # a retried job that only has to publish: each finished run resumes at its end
+    reports: list[EpochReport] = []
+    retry = auto_run(the_plans, tmp_path, Recorder(), callbacks=Callbacks(on_epoch=reports.append))
+    for strategy in ("lora", "full"):
+        reports.clear()
+        chosen = [
+            replace(t, validation_score=2.0) if t.strategy == strategy else t
+            for t in decision.trials
+        ]
+        again = retry._choose(replace(decision, trials=chosen), {})
+        assert again.plan.strategy == strategy
+        assert [r.resumed_at_step is not None for r in reports] == [True], reports
+        assert again.trained.metrics["accuracy"] == trials[strategy].validation_score
+
+
+def test_a_raced_run_whose_rest_does_not_fit_what_is_left_is_not_finished(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    runner = auto_run(plans(tiny_model_path), tmp_path, Recorder(), budget=100)
+    decision = Decision(100, "accuracy")
+    decision.trials = [
+        Trial("frozen", "complete", 1.0, 0.5),
+        Trial("lora", "raced", 2.0, 0.8, projected_seconds=20.0, epochs_measured=1),
+        Trial("full", "raced", 2.0, 0.7, projected_seconds=500.0, epochs_measured=1),
+    ]
+
+    assert runner._finalist(decision) == "lora"
+    decision.trials[1] = replace(decision.trials[1], outcome="complete", epochs_measured=None)
+    assert runner._finalist(decision) is None
+    assert "`full` led the unfinished fine-tuning runs but needs another 498 s" in decision.reason
 
 
 def test_auto_stops_runs_that_cannot_finish_within_the_budget_and_keeps_frozen(
