@@ -161,6 +161,7 @@ class AutoRun:
 
     def run(self, earlier: Decision | None = None) -> AutoOutcome:
         if earlier is not None and earlier.finishing is not None:
+            self.started -= sum(trial.seconds for trial in earlier.trials)  # spent before
             return self._finish_raced(earlier, {})
         decision = Decision(self.budget_seconds, self.plans[FLOOR].decision_metric)
         self._clear_checkpoints()

@@ -150,6 +150,26 @@ def test_auto_runs_few_shot_to_the_end_and_compares_it_with_frozen(
     assert outcome.trained.metrics["accuracy"] == best.validation_score
 
 
+def test_a_retried_auto_job_counts_the_seconds_spent_before_against_its_budget(
+    tiny_model_path: str, tmp_path: Path
+) -> None:
+    earlier = Decision(100, "accuracy", finishing="lora")
+    earlier.trials = [
+        Trial("frozen", "complete", 1.0, 0.5),
+        Trial("lora", "raced", 90.0, 0.8, projected_seconds=91.0, epochs_measured=1),
+        Trial("full", "raced", 5.0, 0.7, projected_seconds=50.0, epochs_measured=1),
+    ]
+    the_plans = plans(tiny_model_path, Strategy.lora, Strategy.full)
+
+    outcome = auto_run(the_plans, tmp_path, Recorder(), budget=100).run(earlier)
+
+    outcomes = {trial.strategy: trial.outcome for trial in outcome.decision.trials}
+    assert outcomes == {"frozen": "complete", "lora": "complete", "full": "raced"}
+    assert "`full` led the unfinished fine-tuning runs but needs another 45 s" in (
+        outcome.decision.reason
+    )
+
+
 def test_a_retried_auto_job_resumes_the_finishing_run_from_its_checkpoint(
     tiny_model_path: str, tmp_path: Path
 ) -> None:
