@@ -1,6 +1,6 @@
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -72,7 +72,7 @@ def stratified_split(
     for label in sorted(by_label):
         group = by_label[label]
         rng.shuffle(group)
-        count = min(len(group) - 1, round(len(group) * fraction))
+        count = _held_out_of(len(group), fraction)
         held_out.extend(group[:count])
         train.extend(group[count:])
     if not held_out:
@@ -82,3 +82,12 @@ def stratified_split(
         train.remove(donor[0])
         held_out.append(donor[0])
     return train, held_out
+
+
+def held_out_count(group_sizes: Iterable[int], fraction: float) -> int:
+    """How many examples `stratified_split` holds out of labels with these many examples."""
+    return max(1, sum(_held_out_of(size, fraction) for size in group_sizes))
+
+
+def _held_out_of(size: int, fraction: float) -> int:
+    return min(size - 1, round(size * fraction))

@@ -9,6 +9,7 @@ from app.core.config import Settings
 from app.core.problems import ValidationFailed
 from app.ml.arguments import StrategyArguments
 from app.ml.auto import BUDGET_PRESETS
+from app.ml.data import held_out_count
 from app.ml.recipes import DataShape
 from app.ml.search import searchable
 from app.ml.strategies import Strategy, spec_of
@@ -79,17 +80,57 @@ def add(session: Session, *, team_id: str, request: JobCreate, settings: Setting
         metadata=request.metadata,
         max_attempts=request.max_attempts,
     )
-    if shape is not None:
-        for warning in spec_of(strategy).warnings(shape, arguments):
-            session.add(events.note(job.id, "warning", warning))
+    warnings = spec_of(strategy).warnings(shape, arguments) if shape is not None else []
+    if spec_of(strategy).trains_on_examples and dataset is not None:
+        warnings += _validation_warnings(dataset, validation, validation_split, request.strategy)
+    for warning in warnings:
+        session.add(events.note(job.id, "warning", warning))
     return job
+
+
+MIN_TRUSTED_VALIDATION_TEXTS = 100
+
+
+def _validation_warnings(
+    dataset: Dataset,
+    validation: Dataset | None,
+    validation_split: float | None,
+    requested: RequestedStrategy,
+) -> list[str]:
+    """A warning when the texts a job validates on are too few for its choices to rest on."""
+    texts = validation.num_examples if validation else _held_out(dataset, validation_split)
+    if not texts or texts >= MIN_TRUSTED_VALIDATION_TEXTS:
+        return []
+    source = (
+        f"validation dataset {validation.id}"
+        if validation
+        else f"held out of the dataset by validation_split {validation_split}"
+    )
+    choices = "the epoch kept, the abstain threshold and the calibration"
+    if requested == "auto":
+        choices = f"the strategy `auto` chooses, {choices}"
+    return [
+        f"the job validates on {texts} texts ({source}): one text moves its validation "
+        f"accuracy by {100 / texts:.1f} points, and {choices} rest on them; give a "
+        f"validation_dataset_id with at least {MIN_TRUSTED_VALIDATION_TEXTS} labeled texts "
+        "the model will see"
+    ]
+
+
+def _held_out(dataset: Dataset, validation_split: float | None) -> int:
+    """How many of the dataset's examples the job's validation split holds out."""
+    if not validation_split:
+        return 0
+    if dataset.multi_label:
+        return max(1, round(dataset.num_examples * validation_split))
+    return held_out_count(dataset.label_counts.values(), validation_split)
 
 
 def _shape(dataset: Dataset | None, validation_split: float | None) -> DataShape | None:
     """What the job will train on, as far as the dataset tells before the split is drawn."""
     if dataset is None:
         return None
-    held_out = round(dataset.num_examples * (validation_split or 0.0))
+    held_out = _held_out(dataset, validation_split)
     return DataShape(examples=dataset.num_examples - held_out, labels=len(dataset.label_counts))
 
 

@@ -261,6 +261,7 @@ def test_job_events_tell_its_history_in_order(
     assert kinds == [
         ("state", "queued"),
         ("warning", None),
+        ("warning", None),
         ("state", "running"),
         ("info", None),
         ("metrics", 1),
@@ -268,7 +269,8 @@ def test_job_events_tell_its_history_in_order(
         ("state", "succeeded"),
     ]
     assert events["data"][1]["message"].startswith("epochs 2 at batch_size 4 is 6 optimizer")
-    assert events["data"][3]["message"] == "training on cpu (fp32)"
+    assert events["data"][2]["message"].startswith("the job validates on 3 texts")
+    assert events["data"][4]["message"] == "training on cpu (fp32)"
     assert first_two["has_more"] is True
     assert first_two["data"] + rest["data"] == events["data"]
 

@@ -181,3 +181,61 @@ def test_zero_shot_warns_when_its_texts_are_too_few_to_adapt_to(
     warnings = [event["message"] for event in events if event["type"] == "warning"]
     expected = "4 texts for 2 labels are too few to adapt to (at least 4 per label, 8)"
     assert [warning.startswith(expected) for warning in warnings] == ([True] if warned else [])
+
+
+def _upload_examples(client: TestClient, team: TeamCredentials, name: str, per_label: int) -> str:
+    examples = [
+        {"text": f"{name} {label} {index}", "label": label}
+        for label in ("billing", "greeting")
+        for index in range(per_label)
+    ]
+    answer = client.post(
+        "/v1/datasets", headers=team.headers, json={"name": name, "examples": examples}
+    )
+    return str(answer.json()["id"])
+
+
+def _warnings_of(client: TestClient, team: TeamCredentials, job_id: str) -> list[str]:
+    events = client.get(f"/v1/jobs/{job_id}/events", headers=team.headers).json()["data"]
+    return [event["message"] for event in events if event["type"] == "warning"]
+
+
+@pytest.mark.parametrize("strategy", ["frozen", "auto"])
+def test_a_job_warns_when_it_would_validate_on_too_few_texts(
+    client: TestClient, team: TeamCredentials, strategy: str
+) -> None:
+    dataset = _upload_examples(client, team, "train", per_label=40)
+    job = create_job(
+        client, team, dataset, strategy=strategy, hyperparameters={}, validation_split=None
+    )
+
+    assert job.status_code == 202, job.text
+    [warning] = _warnings_of(client, team, job.json()["id"])
+    assert warning.startswith(
+        "the job validates on 8 texts (held out of the dataset by validation_split 0.1): one "
+        "text moves its validation accuracy by 12.5 points"
+    )
+    assert ("the strategy `auto` chooses" in warning) == (strategy == "auto")
+    assert "give a validation_dataset_id with at least 100 labeled texts" in warning
+
+
+@pytest.mark.parametrize(("per_label", "warned"), [(20, True), (50, False)])
+def test_a_small_validation_dataset_is_warned_of_and_a_large_one_is_not(
+    client: TestClient, team: TeamCredentials, per_label: int, warned: bool
+) -> None:
+    dataset = _upload_examples(client, team, "train", per_label=40)
+    validation = _upload_examples(client, team, "validation", per_label=per_label)
+
+    job = create_job(
+        client,
+        team,
+        dataset,
+        strategy="frozen",
+        hyperparameters={},
+        validation_split=None,
+        validation_dataset_id=validation,
+    ).json()
+
+    warnings = _warnings_of(client, team, job["id"])
+    expected = f"the job validates on 40 texts (validation dataset {validation}): one text"
+    assert [warning.startswith(expected) for warning in warnings] == ([True] if warned else [])
