@@ -46,7 +46,7 @@ def frozen(args: FrozenArguments) -> Fit:
         labels: list[str],
         encoder: SentenceEncoder,
     ) -> Probabilities:
-        reads = FrozenTrainer.features_of(args, encoder)
+        reads = encoder.reading(args.feature_layers)
         features = partial(encoder.embed, features=reads)
         classifier = FrozenTrainer(args, encoder=encoder, features=features).train(
             train, validation, multi_label=True

@@ -14,7 +14,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from app.ml.arguments import FewShotArguments
 from app.ml.data import LabeledExample, check_labels, encode_targets
-from app.ml.frozen import FrozenTrainer, best_on, finish, training_figures
+from app.ml.frozen import best_on, finish, training_figures
 from app.ml.head import Head, HeldOut, LinearHead, fit_head
 from app.ml.progress import Callbacks, TrainingPaused, TrainingProgress
 from app.ml.sentence import SentenceEncoder
@@ -31,7 +31,7 @@ class FewShotTrainer:
     ) -> None:
         self.args = args
         self.encoder = encoder
-        self.reads = FrozenTrainer.features_of(args, encoder)
+        self.reads = encoder.reading(args.feature_layers)
         self.callbacks = callbacks or Callbacks()
 
     def train(

@@ -7,17 +7,17 @@ from functools import partial
 
 import torch
 
-from app.ml.arguments import FrozenArguments, HeadArguments
+from app.ml.arguments import FrozenArguments
 from app.ml.data import LabeledExample, check_labels, encode_targets
 from app.ml.evaluation import validation_summary
 from app.ml.head import Head, HeldOut, LinearHead, MlpHead, fit_head
 from app.ml.linear_probe import logistic_regression
 from app.ml.progress import Callbacks, EpochReport, TrainingPaused, TrainingProgress
-from app.ml.sentence import Features, SentenceEncoder
+from app.ml.sentence import SentenceEncoder
 from app.ml.sentence_classifier import SentenceClassifier
 
 FeatureLookup = Callable[[Sequence[str]], torch.Tensor]
-"""Texts to the features the head reads, `FrozenTrainer.features_of` of the encoder."""
+"""Texts to the features the head reads, `SentenceEncoder.reading` its `feature_layers`."""
 
 
 class FrozenTrainer:
@@ -31,13 +31,9 @@ class FrozenTrainer:
     ) -> None:
         self.args = args
         self.encoder = encoder
-        self.reads = self.features_of(args, encoder)
+        self.reads = encoder.reading(args.feature_layers)
         self.features = features or partial(encoder.embed, features=self.reads)
         self.callbacks = callbacks or Callbacks()
-
-    @staticmethod
-    def features_of(args: HeadArguments, encoder: SentenceEncoder) -> Features:
-        return Features(args.feature_layers).at_most(encoder.num_layers)
 
     def train(
         self,

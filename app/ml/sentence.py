@@ -92,6 +92,10 @@ class SentenceEncoder:
     def num_layers(self) -> int:
         return int(self.model.config.num_hidden_layers)
 
+    def reading(self, layers: int) -> Features:
+        """The features of this encoder's last `layers` layers, or of all it has if fewer."""
+        return Features(layers).at_most(self.num_layers)
+
     def tokenize(self, texts: Sequence[str]) -> Any:
         return self.tokenizer(
             list(texts),

@@ -185,7 +185,7 @@ def _through_encoder(
 
 def _fit_head(plan: StrategyPlan, args: FrozenArguments, context: RunContext) -> TrainedClassifier:
     encoder = _encoder(plan, context)
-    reads = FrozenTrainer.features_of(args, encoder)
+    reads = encoder.reading(args.feature_layers)
     features = (
         CachedEmbeddings(context.embeddings_dir, encoder, plan.corpora, reads)
         if context.embeddings_dir is not None

@@ -171,7 +171,7 @@ def test_frozen_reads_every_layer_of_an_encoder_with_fewer_than_asked(
     encoder = SentenceEncoder.load(tiny_model_path, 32, CPU)
 
     assert isinstance(arguments, FrozenArguments)
-    assert FrozenTrainer.features_of(arguments, encoder) == Features(encoder.num_layers)
+    assert FrozenTrainer(arguments, encoder=encoder).reads == Features(encoder.num_layers)
 
 
 def test_frozen_refuses_features_narrower_than_the_layers_it_reads(tiny_model_path: str) -> None:
