@@ -7,6 +7,7 @@ work forward also require that nobody asked to cancel it.
 
 import enum
 import secrets
+import signal
 from typing import Any
 
 from sqlalchemy import Update, func, select, text, update
@@ -196,7 +197,7 @@ def end_abandoned(
     cancel = leased.where(Job.cancel_requested_at.is_not(None)).values(**_cancelled())
     if _write(session, cancel, events.state(job_id, "cancelled", "cancelled")):
         return JobStatus.cancelled
-    crashed = f"the training process ended with exit code {exit_code} before finishing the job"
+    crashed = f"the training process {_ending(exit_code)} before finishing the job"
     retry = (
         _working(job_id, lease_token).where(Job.attempt < Job.max_attempts).values(**_requeued())
     )
@@ -207,9 +208,29 @@ def end_abandoned(
         job_id=job_id,
         lease_token=lease_token,
         code="training_process_crashed",
-        message=f"{crashed} (killed, out of memory, or crashed) on its last allowed attempt",
+        message=f"{crashed}, on its last allowed attempt",
     )
     return JobStatus.failed if failed else None
+
+
+def _ending(exit_code: int | None) -> str:
+    """How a training process that did not end its job went, in words an operator acts on."""
+    if exit_code is None or exit_code >= 0:
+        return (
+            f"ended with exit code {exit_code} (an error outside the job's own code, such as "
+            "an import failing; the worker's log has the traceback)"
+        )
+    try:
+        name = signal.Signals(-exit_code).name
+    except ValueError:
+        name = f"signal {-exit_code}"
+    cause = {
+        "SIGKILL": "; the kernel's out-of-memory killer sends it, as does `kill -9`",
+        "SIGSEGV": "; a crash in native code",
+        "SIGBUS": "; a crash in native code",
+        "SIGABRT": "; a crash in native code",
+    }.get(name, "")
+    return f"was killed by {name} (exit code {exit_code}{cause})"
 
 
 def release(session: Session, *, job_id: str, lease_token: str, step: int) -> bool:

@@ -134,7 +134,11 @@ def test_killed_training_process_is_retried_from_its_checkpoint(
     messages = event_messages(client, team, job_id)
     assert after_kill == (JobStatus.queued, 1)
     assert (row.status, row.attempt) == (JobStatus.succeeded, 2)
-    assert any("exit code -9" in m and "queued again" in m for m in messages)
+    assert any(
+        m.startswith("the training process was killed by SIGKILL (exit code -9;")
+        and "queued again" in m
+        for m in messages
+    )
     assert any(m.startswith("resumed from the checkpoint at step") for m in messages)
     assert not settings.artifact_root.joinpath(".checkpoints", job_id).exists()
 
@@ -150,6 +154,7 @@ def test_training_process_killed_on_its_last_attempt_fails_the_job(
     row = job_row(session, job_id)
     assert (row.status, row.attempt) == (JobStatus.failed, 3)
     assert row.error_code == "training_process_crashed"
+    assert (row.error_message or "").startswith("the training process was killed by SIGKILL")
     assert "last allowed attempt" in (row.error_message or "")
 
 
