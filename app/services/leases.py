@@ -224,13 +224,15 @@ def _ending(exit_code: int | None) -> str:
         name = signal.Signals(-exit_code).name
     except ValueError:
         name = f"signal {-exit_code}"
-    cause = {
-        "SIGKILL": "; the kernel's out-of-memory killer sends it, as does `kill -9`",
-        "SIGSEGV": "; a crash in native code",
-        "SIGBUS": "; a crash in native code",
-        "SIGABRT": "; a crash in native code",
-    }.get(name, "")
+    cause = ""
+    if name == "SIGKILL":
+        cause = "; the kernel's out-of-memory killer sends it, as does `kill -9`"
+    elif name in NATIVE_CRASHES:
+        cause = "; a crash in native code"
     return f"was killed by {name} (exit code {exit_code}{cause})"
+
+
+NATIVE_CRASHES = frozenset({"SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE"})
 
 
 def release(session: Session, *, job_id: str, lease_token: str, step: int) -> bool:

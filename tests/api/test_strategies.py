@@ -146,43 +146,6 @@ def test_frozen_jobs_on_the_same_dataset_encode_it_once(
     assert second["hyperparameters"]["epochs"] == 3
 
 
-@pytest.mark.parametrize(
-    ("per_label", "validation_per_label", "warned"), [(2, 0, True), (4, 0, False), (2, 2, False)]
-)
-def test_zero_shot_warns_when_its_texts_are_too_few_to_adapt_to(
-    client: TestClient,
-    team: TeamCredentials,
-    per_label: int,
-    validation_per_label: int,
-    warned: bool,
-) -> None:
-    def upload(name: str, count: int) -> str:
-        examples = [
-            {"text": f"{name} {word} {index}", "label": label}
-            for label, word in [("billing", "refund"), ("greeting", "hello")]
-            for index in range(count)
-        ]
-        body = {"name": name, "examples": examples}
-        answer = client.post("/v1/datasets", headers=team.headers, json=body)
-        return str(answer.json()["id"])
-
-    validation = upload("validation", validation_per_label) if validation_per_label else None
-    job = create_job(
-        client,
-        team,
-        upload("train", per_label),
-        strategy="zero_shot",
-        hyperparameters={},
-        validation_split=None,
-        validation_dataset_id=validation,
-    ).json()
-
-    events = client.get(f"/v1/jobs/{job['id']}/events", headers=team.headers).json()["data"]
-    warnings = [event["message"] for event in events if event["type"] == "warning"]
-    expected = "4 texts for 2 labels are too few to adapt to (at least 4 per label, 8)"
-    assert [warning.startswith(expected) for warning in warnings] == ([True] if warned else [])
-
-
 def _upload_examples(client: TestClient, team: TeamCredentials, name: str, per_label: int) -> str:
     examples = [
         {"text": f"{name} {label} {index}", "label": label}
@@ -198,6 +161,36 @@ def _upload_examples(client: TestClient, team: TeamCredentials, name: str, per_l
 def _warnings_of(client: TestClient, team: TeamCredentials, job_id: str) -> list[str]:
     events = client.get(f"/v1/jobs/{job_id}/events", headers=team.headers).json()["data"]
     return [event["message"] for event in events if event["type"] == "warning"]
+
+
+@pytest.mark.parametrize(
+    ("per_label", "validation_per_label", "warned"), [(2, 0, True), (4, 0, False), (2, 2, False)]
+)
+def test_zero_shot_warns_when_its_texts_are_too_few_to_adapt_to(
+    client: TestClient,
+    team: TeamCredentials,
+    per_label: int,
+    validation_per_label: int,
+    warned: bool,
+) -> None:
+    validation = (
+        _upload_examples(client, team, "validation", validation_per_label)
+        if validation_per_label
+        else None
+    )
+    job = create_job(
+        client,
+        team,
+        _upload_examples(client, team, "train", per_label),
+        strategy="zero_shot",
+        hyperparameters={},
+        validation_split=None,
+        validation_dataset_id=validation,
+    ).json()
+
+    warnings = _warnings_of(client, team, job["id"])
+    expected = "4 texts for 2 labels are too few to adapt to (at least 4 per label, 8)"
+    assert [warning.startswith(expected) for warning in warnings] == ([True] if warned else [])
 
 
 @pytest.mark.parametrize("strategy", ["frozen", "auto"])
