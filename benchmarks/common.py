@@ -229,6 +229,15 @@ def per_label(rows: list[dict[str, str]], count: int, seed: int) -> list[dict[st
     return [row for label in sorted(by_label) for row in rng.sample(by_label[label], count)]
 
 
+def upload_multi_label(
+    client: httpx.Client, name: str, examples: list[tuple[str, list[str]]]
+) -> str:
+    rows = [{"text": text, "labels": labels} for text, labels in examples]
+    answer = client.post("/v1/datasets", json={"name": name, "examples": rows})
+    answer.raise_for_status()
+    return str(answer.json()["id"])
+
+
 def upload_csv(client: httpx.Client, name: str, rows: list[dict[str, str]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["text", "label"])
@@ -264,3 +273,20 @@ def multi_label_split(name: str, seed: int = 0) -> list[tuple[str, list[str]]]:
     examples.extend((row["text"], []) for row in split if row["label"] == OUT_OF_SCOPE)
     rng.shuffle(examples)
     return examples
+
+
+def multi_label_subsample(
+    examples: list[tuple[str, list[str]]], per_label: int, seed: int
+) -> list[tuple[str, list[str]]]:
+    """At most `per_label` examples that carry each label (an example counts for every label it
+    carries), and as many that carry none."""
+    rng = random.Random(seed)
+    counts: dict[str, int] = defaultdict(int)
+    kept = []
+    for text, labels in rng.sample(examples, len(examples)):
+        carried = labels or [""]
+        if any(counts[label] < per_label for label in carried):
+            kept.append((text, labels))
+            for label in carried:
+                counts[label] += 1
+    return kept

@@ -9,9 +9,7 @@ strategy's own trainer; the anchor is one scikit-learn logistic regression per l
 """
 
 import argparse
-import random
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -29,7 +27,7 @@ from app.ml.frozen import FrozenTrainer
 from app.ml.head import average_precision
 from app.ml.linear_probe import logistic_regression
 from app.ml.sentence import SENTENCE, Features, SentenceEncoder
-from benchmarks.common import multi_label_split
+from benchmarks.common import multi_label_split, multi_label_subsample
 
 Probabilities = Callable[[list[str]], np.ndarray]
 Fit = Callable[
@@ -145,33 +143,18 @@ class CachedEncoder:
         return torch.stack([self.cache[text][-columns:] for text in texts])
 
 
-def subsample(examples: list[LabeledExample], per_label: int, seed: int) -> list[LabeledExample]:
-    """At most `per_label` examples that carry each label (an example counts for every label it
-    carries), and as many that carry none."""
-    rng = random.Random(seed)
-    shuffled = rng.sample(examples, len(examples))
-    counts: dict[str, int] = defaultdict(int)
-    kept = []
-    for example in shuffled:
-        carried = example.labels or ("",)
-        if any(counts[label] < per_label for label in carried):
-            kept.append(example)
-            for label in carried:
-                counts[label] += 1
-    return kept
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--per-label", type=int, help="train on at most this many per label")
     args = parser.parse_args()
-    splits = {
-        name: [LabeledExample.of(text, labels) for text, labels in multi_label_split(name)]
-        for name in ("train", "validation", "test")
-    }
+    built = {name: multi_label_split(name) for name in ("train", "validation", "test")}
     if args.per_label:
-        splits["train"] = subsample(splits["train"], args.per_label, seed=0)
+        built["train"] = multi_label_subsample(built["train"], args.per_label, seed=0)
+    splits = {
+        name: [LabeledExample.of(text, labels) for text, labels in examples]
+        for name, examples in built.items()
+    }
     labels = label_names(splits["train"])
     cached = CachedEncoder()
     encoder = cached.encoder

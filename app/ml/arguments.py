@@ -109,8 +109,9 @@ class FullFineTuneArguments(TrainedArguments):
     )
     early_stopping_patience: int | None = hyperparameter(
         2,
-        "Stop after this many epochs without a better validation score and keep the best "
-        "epoch's weights; null trains every epoch and keeps the last.",
+        "Stop after this many epochs without a better validation score (epochs of the "
+        "learning rate's warm-up do not count) and keep the best epoch's weights; null trains "
+        "every epoch and keeps the last.",
         ge=1,
         le=100,
     )

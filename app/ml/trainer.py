@@ -56,6 +56,7 @@ class _Optimization:
     schedule: Any
     scaler: torch.amp.GradScaler
     total_steps: int
+    warmup_epochs: int
 
 
 class FullFineTuner:
@@ -95,12 +96,15 @@ class FullFineTuner:
         targets = encode_targets(train, labels, multi_label)
         optimization = self._optimization(model, len(train))
         state = self._resume(model, optimization)
-        if state.steps_done == 0 and self.args.linear_probe and self.warm_start is None:
-            self._probe(model, passes, train, targets, multi_label)
+        if state.steps_done == 0 and self.warm_start is None:
+            if self.args.linear_probe:
+                self._probe(model, passes, train, targets, multi_label)
+            elif multi_label:
+                start_at_label_frequencies(head_of(model), targets)
         lengths = passes.token_lengths(_texts(train)) if self.args.group_by_length else []
         started, trained = time.perf_counter(), 0
         for epoch in range(state.epochs_done + 1, self.args.epochs + 1):
-            if self._should_stop(state):  # a run resumed after it had stopped early
+            if self._should_stop(state, optimization):
                 break
             train_loss = self._train_epoch(
                 model, passes, train, targets, optimization, state, epoch, lengths
@@ -159,7 +163,9 @@ class FullFineTuner:
         return model if self.adapters is None else get_peft_model(model, self.adapters)
 
     def _optimization(self, model: Any, num_examples: int) -> _Optimization:
-        total_steps = math.ceil(num_examples / self.args.batch_size) * self.args.epochs
+        steps_per_epoch = math.ceil(num_examples / self.args.batch_size)
+        total_steps = steps_per_epoch * self.args.epochs
+        warmup_steps = round(total_steps * self.args.warmup_ratio)
         groups = parameter_groups(
             model,
             learning_rate=self.args.learning_rate,
@@ -168,11 +174,10 @@ class FullFineTuner:
             weight_decay=self.args.weight_decay,
         )
         optimizer = torch.optim.AdamW(groups, lr=self.args.learning_rate)
-        schedule = get_linear_schedule_with_warmup(
-            optimizer, round(total_steps * self.args.warmup_ratio), total_steps
-        )
+        schedule = get_linear_schedule_with_warmup(optimizer, warmup_steps, total_steps)
         scaler = torch.amp.GradScaler(enabled=self.device.needs_grad_scaler)
-        return _Optimization(optimizer, schedule, scaler, total_steps)
+        warmup_epochs = math.ceil(warmup_steps / steps_per_epoch)
+        return _Optimization(optimizer, schedule, scaler, total_steps, warmup_epochs)
 
     def _resume(self, model: Any, optimization: _Optimization) -> TrainingState:
         if self.checkpoint_dir is None:
@@ -278,9 +283,14 @@ class FullFineTuner:
         metric, loss = self.args.early_stopping_metric, -scores["loss"]
         return (loss, 0.0) if metric == "loss" else (scores[metric], loss)
 
-    def _should_stop(self, state: TrainingState) -> bool:
+    def _should_stop(self, state: TrainingState, optimization: _Optimization) -> bool:
+        """Patience counts only the epochs after the learning rate's warm-up: a model still
+        warming up may not have improved yet (a multi-label head often has not)."""
         patience = self.args.early_stopping_patience
-        return patience is not None and state.epochs_without_improvement >= patience
+        if patience is None:
+            return False
+        warmed_up = state.epochs_done - optimization.warmup_epochs
+        return min(state.epochs_without_improvement, warmed_up) >= patience
 
     def _final_metrics(
         self,
@@ -336,6 +346,15 @@ class FullFineTuner:
         with torch.no_grad():
             head.weight.copy_(fitted.weight)
             head.bias.copy_(fitted.bias)
+
+
+def start_at_label_frequencies(head: torch.nn.Linear, targets: torch.Tensor) -> None:
+    """A multi-label head starts by scoring each label at its share of the training texts
+    (its log-odds as the bias; Lin et al. 2017) rather than at 0.5: otherwise its first
+    hundreds of steps only learn that most labels are absent from most texts."""
+    frequency = targets.float().mean(dim=0).clamp(1e-4, 1 - 1e-4)
+    with torch.no_grad():
+        head.bias.copy_(torch.log(frequency / (1 - frequency)).to(head.bias))
 
 
 def _texts(examples: Sequence[LabeledExample]) -> list[str]:

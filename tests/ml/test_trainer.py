@@ -60,6 +60,43 @@ def test_trainer_stops_early_and_keeps_the_best_epoch(tiny_model_path: str) -> N
     assert result.metrics["epochs_trained"] == 3
 
 
+def test_patience_counts_only_the_epochs_after_warm_up(tiny_model_path: str) -> None:
+    warming_for_five_epochs = FullFineTuneArguments(
+        epochs=10, batch_size=2, learning_rate=0.0, warmup_ratio=0.5, early_stopping_patience=2
+    )
+    epochs: list[EpochReport] = []
+    trainer = FullFineTuner(
+        warming_for_five_epochs,
+        base_model_path=tiny_model_path,
+        device=plan_device("cpu"),
+        callbacks=Callbacks(on_epoch=epochs.append),
+    )
+
+    result = trainer.train(ROWS, ROWS)
+
+    assert [report.epoch for report in epochs] == [1, 2, 3, 4, 5, 6, 7]
+    assert result.metrics["best_epoch"] == 1
+
+
+def test_a_multi_label_head_starts_at_each_labels_share_of_the_texts(
+    tiny_model_path: str,
+) -> None:
+    rows = [
+        LabeledExample.of("refund my money", ["billing"]),
+        LabeledExample.of("hello, refund me", ["billing", "greeting"]),
+        LabeledExample.of("my card was charged twice", ["billing"]),
+        LabeledExample.of("what time is it", []),
+    ]
+    untrained = FullFineTuneArguments(epochs=1, batch_size=2, learning_rate=0.0)
+    trainer = FullFineTuner(untrained, base_model_path=tiny_model_path, device=plan_device("cpu"))
+
+    result = trainer.train(rows, rows, multi_label=True)
+
+    bias = result.model.classifier.bias.detach()
+    shares = torch.tensor([3 / 4, 1 / 4])
+    assert torch.allclose(bias, torch.log(shares / (1 - shares)), atol=1e-6)
+
+
 def test_trainer_resumes_from_checkpoint_as_if_never_stopped(
     tiny_model_path: str, tmp_path: Path
 ) -> None:
