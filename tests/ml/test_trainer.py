@@ -40,9 +40,20 @@ def test_trainer_fits_three_rows_and_reports_progress(tiny_model_path: str) -> N
     assert result.metrics["epochs_trained"] == 3
 
 
-def test_trainer_stops_early_and_keeps_the_best_epoch(tiny_model_path: str) -> None:
+@pytest.mark.parametrize(
+    ("warmup_ratio", "epochs_run"),
+    [(0.1, 3), (0.5, 7)],
+    ids=["one warm-up epoch", "five warm-up epochs, which patience does not count"],
+)
+def test_trainer_stops_early_and_keeps_the_best_epoch(
+    tiny_model_path: str, warmup_ratio: float, epochs_run: int
+) -> None:
     frozen_in_place = FullFineTuneArguments(
-        epochs=10, batch_size=2, learning_rate=0.0, early_stopping_patience=2
+        epochs=10,
+        batch_size=2,
+        learning_rate=0.0,
+        warmup_ratio=warmup_ratio,
+        early_stopping_patience=2,
     )
     epochs: list[EpochReport] = []
     trainer = FullFineTuner(
@@ -54,28 +65,10 @@ def test_trainer_stops_early_and_keeps_the_best_epoch(tiny_model_path: str) -> N
 
     result = trainer.train(ROWS, ROWS)
 
-    assert [report.epoch for report in epochs] == [1, 2, 3]
-    assert [report.is_best for report in epochs] == [True, False, False]
+    assert [report.epoch for report in epochs] == list(range(1, epochs_run + 1))
+    assert [report.is_best for report in epochs] == [True] + [False] * (epochs_run - 1)
     assert result.metrics["best_epoch"] == 1
-    assert result.metrics["epochs_trained"] == 3
-
-
-def test_patience_counts_only_the_epochs_after_warm_up(tiny_model_path: str) -> None:
-    warming_for_five_epochs = FullFineTuneArguments(
-        epochs=10, batch_size=2, learning_rate=0.0, warmup_ratio=0.5, early_stopping_patience=2
-    )
-    epochs: list[EpochReport] = []
-    trainer = FullFineTuner(
-        warming_for_five_epochs,
-        base_model_path=tiny_model_path,
-        device=plan_device("cpu"),
-        callbacks=Callbacks(on_epoch=epochs.append),
-    )
-
-    result = trainer.train(ROWS, ROWS)
-
-    assert [report.epoch for report in epochs] == [1, 2, 3, 4, 5, 6, 7]
-    assert result.metrics["best_epoch"] == 1
+    assert result.metrics["epochs_trained"] == epochs_run
 
 
 def test_a_multi_label_head_starts_at_each_labels_share_of_the_texts(
